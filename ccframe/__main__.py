@@ -1,0 +1,5 @@
+"""``python -m ccframe``: the command line."""
+
+from ccframe.cli import main
+
+main()

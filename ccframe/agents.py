@@ -1,0 +1,100 @@
+"""The seed's three agent types as Mesa agents (seed Tables I-III).
+
+Supplier and server agents are views: their state lives in a row of the model's
+columnar tables (``model.suppliers``, ``model.servers``) so mechanisms can work on
+whole columns at once, while a user still inspects ``model.agents_by_type[Supplier]``
+the Mesa way. The context agent is a single object holding the government side.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import mesa
+
+if TYPE_CHECKING:
+    from ccframe.model import CoevolutionModel
+
+TS, ES = 0, 1
+MODES = ("TS", "ES")
+
+
+class _Column:
+    """A Mesa-agent attribute read from and written to its row of a table column."""
+
+    def __init__(self, table: str, doc: str) -> None:
+        self.table, self.__doc__ = table, doc
+
+    def __set_name__(self, owner, name: str) -> None:
+        self.column = name
+
+    def __get__(self, agent, owner=None):
+        if agent is None:
+            return self
+        return getattr(agent.model, self.table).col(self.column)[agent.row].item()
+
+    def __set__(self, agent, value) -> None:
+        getattr(agent.model, self.table).col(self.column)[agent.row] = value
+
+
+class Supplier(mesa.Agent):
+    """A manufacturer of the cluster (seed Table I); row ``row`` of ``model.suppliers``."""
+
+    scale = _Column("suppliers", "S_i, production scale")
+    scale_class = _Column("suppliers", "1, 2 or 3 for the seed's S1, S2, S3")
+    funds = _Column("suppliers", "available funds")
+    output = _Column("suppliers", "this year's output O_S,i (eq. 2)")
+    sold = _Column("suppliers", "this year's matched volume O'_S,i")
+    revenue = _Column("suppliers", "this year's revenue (eq. 5 or 6)")
+    profit = _Column("suppliers", "this year's revenue less production cost")
+    reproduction_time = _Column("suppliers", "t_r, days to reproduce the output (eq. 12)")
+    partner = _Column("suppliers", "row of the server it exports through")
+
+    def __init__(self, model: CoevolutionModel, row: int) -> None:
+        super().__init__(model)
+        self.row = row
+
+    @property
+    def export_mode(self) -> str:
+        """``"TS"`` (traditional export) or ``"ES"`` (cross-border e-commerce)."""
+        return MODES[self.model.suppliers.col("mode")[self.row]]
+
+
+class Server(mesa.Agent):
+    """A traditional-export (TS) or CBEC (ES) service provider (seed Table II)."""
+
+    x = _Column("servers", "observation location, row of the demand space")
+    y = _Column("servers", "observation location, column of the demand space")
+    vision = _Column("servers", "cells of the demand space observed (eq. 7)")
+    escape = _Column("servers", "True while escaping supervision (eq. 8)")
+    transport_time = _Column("servers", "days of transport per transaction (eq. 11)")
+    cif = _Column("servers", "quoted CIF price (eq. 4)")
+    funds = _Column("servers", "available funds")
+    sold = _Column("servers", "units sold this year")
+
+    def __init__(self, model: CoevolutionModel, row: int) -> None:
+        super().__init__(model)
+        self.row = row
+
+    @property
+    def kind(self) -> str:
+        """``"TS"`` or ``"ES"``."""
+        return MODES[self.model.servers.col("kind")[self.row]]
+
+
+class Context(mesa.Agent):
+    """Government behaviour and market conditions (seed Table III).
+
+    alpha: supervision (eq. 8); beta: infrastructure (eq. 9); gamma: efficiency
+    (eq. 10); r_fixed and t_co are the state those act on. Market demand lives in
+    ``model.demand`` and ``model.market``.
+    """
+
+    def __init__(self, model: CoevolutionModel) -> None:
+        super().__init__(model)
+        s = model.settings
+        self.alpha, self.beta, self.gamma = s.alpha, s.beta, s.gamma
+        self.r_fixed = s.context.r_fixed0
+        self.r_insu = s.context.r_insu
+        self.t_co = s.context.t_co0
+        self.tax, self.rebate = s.context.tax, s.context.rebate

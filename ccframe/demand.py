@@ -1,0 +1,86 @@
+"""The overseas demand space: a grid of cells holding demand that servers observe.
+
+The seed has a Repast space of customer demand (``CustMat.java``) that servers watch
+from an observation location within their vision, but gives no layout. Ours (an
+assumption, see docs/ODD.md): demand sits in Gaussian hotspots (overseas markets); a
+server sees the square window of ``vision`` cells around its location; a cell seen
+by k servers is shared equally among them. Summed-area tables make each year's
+matching O(cells + servers) whatever the visions.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+class DemandSpace:
+    """A ``size`` x ``size`` grid of demand (units per year at the reference price)."""
+
+    def __init__(self, grid: np.ndarray) -> None:
+        self.grid = grid
+
+    @classmethod
+    def hotspots(cls, size: int, count: int, radius: float, rng: np.random.Generator) -> DemandSpace:
+        """Demand concentrated in ``count`` Gaussian hotspots of random weight; total 1."""
+        centres = rng.uniform(0, size, size=(count, 2))
+        weights = rng.lognormal(0.0, 0.5, size=count)
+        cells = np.arange(size) + 0.5
+        grid = np.zeros((size, size))
+        for (cx, cy), w in zip(centres, weights, strict=True):
+            gx = np.exp(-0.5 * ((cells - cx) / radius) ** 2)
+            gy = np.exp(-0.5 * ((cells - cy) / radius) ** 2)
+            grid += w * np.outer(gx, gy)
+        grid += 1e-6 * grid.max()  # a thin background so no cell is exactly empty
+        return cls(grid / grid.sum())
+
+    @property
+    def size(self) -> int:
+        """Side of the grid in cells."""
+        return self.grid.shape[0]
+
+    @property
+    def total(self) -> float:
+        """Total demand in the space."""
+        return float(self.grid.sum())
+
+    def sample_locations(self, count: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        """Observation locations for ``count`` servers, drawn with probability ∝ demand."""
+        flat = self.grid.ravel()
+        cells = rng.choice(flat.size, size=count, p=flat / flat.sum())
+        return np.divmod(cells, self.size)
+
+    def visible(self, x: np.ndarray, y: np.ndarray, vision: np.ndarray) -> np.ndarray:
+        """Demand each server sees: its window's cells, each shared among the servers seeing it."""
+        if len(x) == 0:
+            return np.zeros(0)
+        x0, x1, y0, y1 = self._windows(x, y, vision)
+        coverage = _window_counts(self.size, x0, x1, y0, y1)
+        share = self.grid / np.maximum(coverage, 1)
+        return _window_sums(share, x0, x1, y0, y1)
+
+    def _windows(self, x, y, vision):
+        half = np.maximum(0, np.rint((np.sqrt(vision) - 1.0) / 2.0)).astype(np.int64)
+        last = self.size - 1
+        return (np.clip(x - half, 0, last), np.clip(x + half, 0, last),
+                np.clip(y - half, 0, last), np.clip(y + half, 0, last))
+
+    def scale(self, factor: np.ndarray | float) -> None:
+        """Multiply demand, cell by cell or as a whole (growth and shocks)."""
+        self.grid *= factor
+
+
+def _window_counts(size: int, x0, x1, y0, y1) -> np.ndarray:
+    """How many windows cover each cell (2-D difference array, then prefix sums)."""
+    diff = np.zeros((size + 1, size + 1))
+    np.add.at(diff, (x0, y0), 1.0)
+    np.add.at(diff, (x1 + 1, y0), -1.0)
+    np.add.at(diff, (x0, y1 + 1), -1.0)
+    np.add.at(diff, (x1 + 1, y1 + 1), 1.0)
+    return diff.cumsum(0).cumsum(1)[:size, :size]
+
+
+def _window_sums(values: np.ndarray, x0, x1, y0, y1) -> np.ndarray:
+    """Sum of ``values`` over each inclusive window, via a summed-area table."""
+    table = np.zeros((values.shape[0] + 1, values.shape[1] + 1))
+    table[1:, 1:] = values.cumsum(0).cumsum(1)
+    return table[x1 + 1, y1 + 1] - table[x0, y1 + 1] - table[x1 + 1, y0] + table[x0, y0]

@@ -1,0 +1,174 @@
+"""Commodity circulation: Cournot production under decreasing cluster cost, and matching.
+
+From the seed: output and price by eqs. (1)-(3) each year; goods flow supplier ->
+server -> overseas customer, and only what is matched is sold (O' <= O).
+Our assumptions (docs/ODD.md, "Commodity circulation"): the demand space, partner
+choice in proportion to what a server can sell, capacity limits, and the production
+cost's dependence on reproduction time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ccframe import equations
+from ccframe.agents import ES, TS
+from ccframe.hookspecs import hookimpl
+from ccframe.mechanism import Mechanism
+from ccframe.mechanisms import safe_ratio
+from ccframe.params import bounded
+
+
+@dataclass(frozen=True)
+class CournotParams:
+    """Parameters of Cournot commodity circulation."""
+
+    reproduction_cost_elasticity: float = bounded(
+        0, 10, doc="unit cost = c * (t_r / t_r0)^k: faster reproduction, cheaper output")
+    demand_pass_through: float = bounded(
+        0, 5, doc="a_t = a_0 * (visible demand_t / visible demand_0)^k: the market the cluster reaches")
+
+
+class CournotCommodity(Mechanism):
+    """The seed's commodity circulation mechanism (eqs. 1-3) with demand-space matching."""
+
+    slot = "commodity"
+    name = "cournot"
+    Params = CournotParams
+
+    @hookimpl
+    def ccframe_setup(self, model) -> None:
+        self.base_output: float | None = None
+        self.base_visible = float(self._visible(model).sum())
+        self.visible = np.zeros(0)
+
+    @hookimpl
+    def ccframe_update_context(self, model, year: int) -> None:
+        """Overseas demand grows and every cell takes a mean-one log-normal shock."""
+        m = model.settings.market
+        shock = model.rng.lognormal(-0.5 * m.volatility**2, m.volatility, model.demand.grid.shape)
+        model.demand.scale((1.0 + m.growth) * shock)
+
+    @hookimpl
+    def ccframe_produce(self, model, year: int) -> None:
+        """Eqs. (1)-(3) on the market the servers reach: output, price and unit cost.
+
+        The intercept a follows the demand visible to the cluster's servers (our
+        assumption: the inverse demand is the demand the cluster can reach); the
+        visible demand computed here is reused by matching in the same year.
+        """
+        sup, market = model.suppliers, model.market
+        rows = sup.active_rows()
+        model.require(rows.size > 0, "no supplier is left in the cluster")
+        self.visible = self._visible(model)
+        reach = self.visible.sum() / self.base_visible
+        market.a = model.settings.market.a * reach ** self.params.demand_pass_through
+        s3 = model.settings.suppliers.s3.scale
+        market.n_eff = equations.effective_suppliers(sup["scale"][rows], s3)
+        market.marginal_cost = equations.cluster_marginal_cost(market.c0, market.n_eff)
+        market.price = equations.market_price(market.a, market.c0, market.n_eff)
+        output = equations.supplier_output(sup["scale"][rows] / s3, market.a, market.b,
+                                           market.c0, market.n_eff)
+        model.require(market.price > 0 and bool(np.all(output > 0)),
+                      f"Cournot output or price not positive (a = {market.a:g}, "
+                      f"c = {market.marginal_cost:g}, N = {market.n_eff:g})")
+        sup["output"][rows] = output
+        learning = (sup["reproduction_time"][rows] / model.settings.suppliers.reproduction_time0)
+        unit_cost = market.marginal_cost * learning ** self.params.reproduction_cost_elasticity
+        fixed = model.settings.suppliers.fixed_cost * sup["scale"][rows] / s3
+        sup["cost"][rows] = output * unit_cost + fixed
+
+    @hookimpl
+    def ccframe_match_supply_demand(self, model, year: int) -> None:
+        """Servers sell min(supply, price-adjusted visible demand, capacity); suppliers share it."""
+        sup, sv = model.suppliers, model.servers
+        m = model.settings.market
+        servers = sv.active_rows()
+        demand = self.visible * (sv["cif"][servers] / m.reference_price) ** -m.price_elasticity
+        capacity = model.capacities(servers)
+        sellable = np.minimum(demand, capacity)
+        sv["demand"][servers], sv["capacity"][servers] = demand, capacity
+
+        suppliers = sup.active_rows()
+        modes = sup["mode"][suppliers]
+        partner = np.full(suppliers.size, -1)
+        for kind in (TS, ES):
+            choosers = np.flatnonzero(modes == kind)
+            offered = sv["kind"][servers] == kind
+            partner[choosers] = _assign(sup["output"][suppliers[choosers]], servers[offered],
+                                        sellable[offered], model.rng)
+        sup["partner"][suppliers] = partner
+
+        matched = partner >= 0
+        supply = np.zeros(sv.size)
+        np.add.at(supply, partner[matched], sup["output"][suppliers][matched])
+        sold = np.minimum(supply[servers], sellable)
+        sv["supply"][servers], sv["sold"][servers] = supply[servers], sold
+        through = np.zeros(sv.size)
+        through[servers] = np.divide(sold, supply[servers], out=np.zeros_like(sold),
+                                     where=supply[servers] > 0)
+        sup["sold"][suppliers] = np.where(matched, sup["output"][suppliers] * through[partner], 0.0)
+
+    @staticmethod
+    def _visible(model) -> np.ndarray:
+        """Demand each active server sees at the reference price (shared cells split)."""
+        sv = model.servers
+        rows = sv.active_rows()
+        return model.demand.visible(sv["x"][rows], sv["y"][rows], sv["vision"][rows])
+
+    @hookimpl
+    def ccframe_collect_metrics(self, model, year: int) -> dict[str, float]:
+        sup, market = model.suppliers, model.market
+        rows = sup.active_rows()
+        output = float(sup["output"][rows].sum())
+        if self.base_output is None:
+            self.base_output = output
+        sold = sup["sold"][rows]
+        es = sup["mode"][rows] == ES
+        classes = sup["scale_class"][rows]
+        return {
+            "output": output,
+            "output_index": output / self.base_output,
+            "price": market.price,
+            "demand_intercept": market.a,
+            "marginal_cost": market.marginal_cost,
+            "n_effective": market.n_eff,
+            "sold": float(sold.sum()),
+            "sell_through": safe_ratio(sold.sum(), output),
+            "cbec_share": safe_ratio(sold[es].sum(), sold.sum()),
+            "n_suppliers": float(rows.size),
+            "n_suppliers_s1": float((classes == 1).sum()),
+            "n_suppliers_s2": float((classes == 2).sum()),
+            "n_suppliers_s3": float((classes == 3).sum()),
+            "n_suppliers_es": float(es.sum()),
+        }
+
+
+def _assign(output: np.ndarray, servers: np.ndarray, sellable: np.ndarray,
+            rng: np.random.Generator) -> np.ndarray:
+    """Each supplier's partner server, giving servers supply in proportion to what they can sell.
+
+    Systematic allocation: suppliers in random order are laid end to end by output,
+    servers in random order by sellable volume scaled to the same total; a supplier
+    goes to the server under the midpoint of its stretch. Every server gets its share
+    to within one supplier's output, vectorised (our assumption: suppliers find the
+    servers with unmet orders). Returns -1 where no server of the kind can sell.
+    """
+    if output.size == 0:
+        return np.zeros(0, dtype=np.int64)
+    if servers.size == 0 or sellable.sum() <= 0:
+        return np.full(output.size, -1)
+    supplier_order, server_order = rng.permutation(output.size), rng.permutation(servers.size)
+    midpoints = np.cumsum(output[supplier_order]) - 0.5 * output[supplier_order]
+    bounds = np.cumsum(sellable[server_order]) * (output.sum() / sellable.sum())
+    slot = np.minimum(np.searchsorted(bounds, midpoints), servers.size - 1)
+    partner = np.empty(output.size, dtype=np.int64)
+    partner[supplier_order] = servers[server_order][slot]
+    return partner
+
+
+@hookimpl
+def ccframe_register_mechanisms(register) -> None:
+    register(CournotCommodity)

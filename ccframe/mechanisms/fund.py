@@ -1,0 +1,116 @@
+"""Fund circulation: CIF pricing and the two payment orders (customer -> server -> supplier).
+
+From the seed: servers quote P_CIF by eq. (4) with the variable cost of eq. (8);
+suppliers earn O'·P under traditional export (eq. 5; the TS server pre-pays at the
+market price) and O'·P_CIF·R_re under CBEC (eq. 6; the ES server pays after the
+customer has paid). Our assumptions (docs/ODD.md, "Fund circulation"): the CBEC
+payment arrives ``settlement_days`` later and is discounted for it; servers keep
+what the CIF price leaves after their costs; a TS server's expected return rate.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ccframe import equations
+from ccframe.agents import ES, TS
+from ccframe.hookspecs import hookimpl
+from ccframe.mechanism import Mechanism
+from ccframe.mechanisms import mean_or_nan, safe_ratio
+from ccframe.params import ConfigError, bounded, fraction, nonnegative
+
+
+@dataclass(frozen=True)
+class CIFParams:
+    """Parameters of CIF fund circulation."""
+
+    revenue_share: float = fraction("R_re: the supplier's share of the CIF price under CBEC (eq. 6)")
+    ts_iexp: float = bounded(0, 1, high_open=True,
+                             doc="I_exp of TS servers (eq. 4); the top-level iexp is the ES one")
+    settlement_days: float = bounded(0, 3650, doc="days from delivery to the CBEC payment")
+    discount_rate: float = nonnegative("yearly rate at which a late payment is discounted")
+    server_fixed_cost: float = nonnegative("yearly fixed cost of a server")
+
+
+class CIFFund(Mechanism):
+    """The seed's fund circulation mechanism (eqs. 4-6, 8)."""
+
+    slot = "fund"
+    name = "cif"
+    Params = CIFParams
+
+    @classmethod
+    def check(cls, params: CIFParams, settings, slot: str) -> None:
+        total = settings.context.r_fixed0 + settings.context.r_insu + params.ts_iexp
+        if total >= 1:
+            raise ConfigError(f"{slot}.ts_iexp: context.r_fixed0 + context.r_insu + ts_iexp must "
+                              f"be < 1 (eq. 4's denominator), got {total:g}")
+
+    @hookimpl
+    def ccframe_quote_prices(self, model, year: int) -> None:
+        """Eq. (8) variable cost and eq. (4) CIF price for every active server."""
+        sv, ctx, s = model.servers, model.context, model.settings
+        rows = sv.active_rows()
+        c_cos = equations.variable_cost(model.market.price, ctx.alpha, sv["escape"][rows],
+                                        ctx.tax, ctx.rebate)
+        iexp = np.where(sv["kind"][rows] == ES, s.iexp, self.params.ts_iexp)
+        denominator = 1.0 - ctx.r_fixed - ctx.r_insu - iexp
+        model.require(bool(np.all(denominator > 0)),
+                      "CIF denominator 1 - R_fixed - R_insu - I_exp is not positive")
+        sv["variable_cost"][rows] = c_cos
+        sv["cif"][rows] = equations.cif_price(c_cos, s.ctrans, ctx.r_fixed, ctx.r_insu, iexp)
+
+    @hookimpl
+    def ccframe_settle_funds(self, model, year: int) -> None:
+        """Pay suppliers by eq. (5) or (6); servers keep the CIF price less their costs."""
+        sup, sv, ctx, s = model.suppliers, model.servers, model.context, model.settings
+        p = self.params
+        rows = sup.active_rows()
+        sold, partner = sup["sold"][rows], sup["partner"][rows]
+        cif = np.where(partner >= 0, sv["cif"][np.maximum(partner, 0)], 0.0)
+        delay = (1.0 + p.discount_rate) ** (-p.settlement_days / 365.0)
+        cbec = equations.cbec_revenue(sold, cif, p.revenue_share) * delay
+        traditional = equations.traditional_revenue(sold, model.market.price)
+        revenue = np.where(sup["mode"][rows] == ES, cbec, traditional)
+        sup["revenue"][rows] = revenue
+        sup["profit"][rows] = revenue - sup["cost"][rows]
+        sup["funds"][rows] += sup["profit"][rows]
+
+        servers = sv.active_rows()
+        kind, units, price = sv["kind"][servers], sv["sold"][servers], sv["cif"][servers]
+        paid_to_supplier = np.where(kind == ES, p.revenue_share * price, sv["variable_cost"][servers])
+        unit_cost = paid_to_supplier + s.ctrans + (ctx.r_fixed + ctx.r_insu) * price
+        sv["revenue"][servers] = units * price
+        sv["cost"][servers] = units * unit_cost + p.server_fixed_cost
+        sv["profit"][servers] = sv["revenue"][servers] - sv["cost"][servers]
+        sv["funds"][servers] += sv["profit"][servers]
+
+    @hookimpl
+    def ccframe_collect_metrics(self, model, year: int) -> dict[str, float]:
+        sup, sv = model.suppliers, model.servers
+        rows = sup.active_rows()
+        es = sup["mode"][rows] == ES
+        revenue, output = sup["revenue"][rows], sup["output"][rows]
+        unit_ts = safe_ratio(revenue[~es].sum(), output[~es].sum())
+        unit_es = safe_ratio(revenue[es].sum(), output[es].sum())
+        servers = sv.active_rows()
+        kind = sv["kind"][servers]
+        return {
+            "revenue_ts": float(revenue[~es].sum()),
+            "revenue_es": float(revenue[es].sum()),
+            "unit_revenue_ts": unit_ts,
+            "unit_revenue_es": unit_es,
+            "unit_revenue_ratio": safe_ratio(unit_es, unit_ts),
+            "cif_ts": mean_or_nan(sv["cif"][servers][kind == TS]),
+            "cif_es": mean_or_nan(sv["cif"][servers][kind == ES]),
+            "server_profit_ts": float(sv["profit"][servers][kind == TS].sum()),
+            "server_profit_es": float(sv["profit"][servers][kind == ES].sum()),
+            "supplier_profit": float(sup["profit"][rows].sum()),
+        }
+
+
+@hookimpl
+def ccframe_register_mechanisms(register) -> None:
+    register(CIFFund)

@@ -1,0 +1,90 @@
+"""Information-driven mechanism: servers' vision and the context's alpha, beta, gamma.
+
+From the seed: the average vision of eq. (7); supervision alpha and the escape flag
+of eq. (8); infrastructure beta lowering R_fixed by eq. (9); efficiency gamma
+lowering customs time by eq. (10). Our assumptions (docs/ODD.md, "Information-driven
+mechanism"): vision grows at a kind-specific rate with a spillover from CBEC to
+traditional servers; alpha is the yearly probability that an escaping server is
+detected, after which it is standardised (escape = 0) and fined.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ccframe import equations
+from ccframe.agents import ES, TS
+from ccframe.hookspecs import hookimpl
+from ccframe.mechanism import Mechanism
+from ccframe.mechanisms import safe_ratio
+from ccframe.params import bounded, fraction, positive
+
+
+@dataclass(frozen=True)
+class VisionParams:
+    """Parameters of the information-driven mechanism."""
+
+    growth_ts: float = bounded(0, 10, doc="yearly relative growth of a TS server's vision")
+    growth_es: float = bounded(0, 10, doc="yearly relative growth of an ES server's vision")
+    spillover: float = fraction("share of the gap to the ES mean vision a TS server closes yearly")
+    vision_max: float = positive("upper bound of a server's vision, in cells")
+    penalty: float = fraction("fine on a detected escaping server, as a share of its revenue")
+
+
+class VisionInformation(Mechanism):
+    """The seed's information-driven mechanism (eqs. 7-10)."""
+
+    slot = "information"
+    name = "vision"
+    Params = VisionParams
+
+    @hookimpl
+    def ccframe_setup(self, model) -> None:
+        self.base_vision: float | None = None
+
+    @hookimpl
+    def ccframe_update_context(self, model, year: int) -> None:
+        """Eqs. (9) and (10), supervision of escaping servers, then vision growth."""
+        ctx, sv, p = model.context, model.servers, self.params
+        ctx.r_fixed = equations.fixed_rate(ctx.r_fixed, ctx.beta)
+        ctx.t_co = equations.customs_time(ctx.t_co, ctx.gamma, model.settings.context.t_co_min)
+
+        rows = sv.active_rows()
+        escaping = rows[sv["escape"][rows]]
+        detected = escaping[model.rng.random(escaping.size) < ctx.alpha]
+        sv["escape"][detected] = False
+        sv["funds"][detected] -= p.penalty * sv["revenue"][detected]
+
+        kind = sv["kind"][rows]
+        vision = sv["vision"][rows] * np.where(kind == ES, 1.0 + p.growth_es, 1.0 + p.growth_ts)
+        if (kind == ES).any():
+            gap = np.maximum(vision[kind == ES].mean() - vision, 0.0)
+            vision = np.where(kind == TS, vision + p.spillover * gap, vision)
+        cells = model.demand.size ** 2
+        sv["vision"][rows] = np.minimum(vision, min(p.vision_max, cells))
+
+    @hookimpl
+    def ccframe_collect_metrics(self, model, year: int) -> dict[str, float]:
+        sv, ctx = model.servers, model.context
+        rows = sv.active_rows()
+        kind = sv["kind"][rows]
+        vision = equations.average_vision(sv["vision"][rows][kind == TS], sv["vision"][rows][kind == ES])
+        if self.base_vision is None:
+            self.base_vision = vision
+        es = rows[kind == ES]
+        return {
+            "vision": vision,
+            "vision_index": vision / self.base_vision,
+            "r_fixed": ctx.r_fixed,
+            "customs_time": ctx.t_co,
+            "escape_share": safe_ratio(sv["escape"][es].sum(), es.size),
+            "n_servers_ts": float((kind == TS).sum()),
+            "n_servers_es": float((kind == ES).sum()),
+        }
+
+
+@hookimpl
+def ccframe_register_mechanisms(register) -> None:
+    register(VisionInformation)

@@ -1,0 +1,227 @@
+"""The agent-based collaboration model of a CBEC service cluster and a manufacturing cluster.
+
+Source: the simulation seed (``shared/seeds/003_03355800c510a481.txt``): supplier,
+server (TS and ES) and context agents, and four interaction mechanisms (commodity
+circulation, eqs. 1-3; fund circulation, eqs. 4-6; information-driven, eqs. 7-10;
+technological innovation, eqs. 11-12). The model itself only holds state and runs
+the year's phases in order; every rule lives in a mechanism plugin chosen by config
+(see :mod:`ccframe.hookspecs` and docs/ODD.md).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import mesa
+import numpy as np
+
+from ccframe import equations
+from ccframe.agents import ES, TS, Context, Server, Supplier
+from ccframe.demand import DemandSpace
+from ccframe.plugins import blame, new_plugin_manager
+from ccframe.settings import Settings
+from ccframe.table import AgentTable
+
+SUPPLIER_COLUMNS = {
+    "scale_class": np.int8, "scale": float, "funds": float, "mode": np.int8,
+    "partner": np.int64, "reproduction_time": float, "output": float, "sold": float,
+    "revenue": float, "cost": float, "profit": float, "loss_years": np.int16,
+    "entry_year": np.int16,
+}
+SERVER_COLUMNS = {
+    "kind": np.int8, "x": np.int64, "y": np.int64, "vision": float, "escape": bool,
+    "transport_time": float, "capacity": float, "funds": float,
+    "variable_cost": float, "cif": float, "demand": float, "supply": float, "sold": float,
+    "revenue": float, "cost": float, "profit": float, "entry_year": np.int16,
+}
+EVOLUTION_PHASES = ("ccframe_update_context", "ccframe_progress_technology",
+                    "ccframe_enter_expand_exit", "ccframe_choose_export_mode")
+OPERATING_PHASES = ("ccframe_produce", "ccframe_quote_prices",
+                    "ccframe_match_supply_demand", "ccframe_settle_funds")
+
+
+class MechanismError(RuntimeError):
+    """A mechanism failed; the message names the slot, implementation, plugin, hook and year."""
+
+
+class ModelError(ArithmeticError):
+    """The model reached a state its equations do not define (names year and quantity)."""
+
+
+@dataclass
+class MarketState:
+    """The cluster's market this year: the seed's a, b, c0 and what eqs. 1-3 give."""
+
+    a: float
+    b: float
+    c0: float
+    n_eff: float = math.nan
+    marginal_cost: float = math.nan
+    price: float = math.nan
+
+
+class CoevolutionModel(mesa.Model):
+    """One replicate of the collaboration model, configured by validated :class:`Settings`.
+
+    Args:
+        settings: the run's validated settings (see :func:`ccframe.settings.validate`).
+        seed: the replicate's seed; an int or a ``numpy.random.SeedSequence``. All
+            randomness goes through ``self.rng``.
+    """
+
+    def __init__(self, settings: Settings, seed: int | np.random.SeedSequence = 0) -> None:
+        super().__init__(rng=np.random.SeedSequence(seed) if isinstance(seed, int) else seed)
+        self.settings = settings
+        self.year = 0
+        self.records: list[dict[str, float]] = []
+        self.suppliers = AgentTable(SUPPLIER_COLUMNS)
+        self.servers = AgentTable(SERVER_COLUMNS)
+        self._supplier_agents: dict[int, Supplier] = {}
+        self._server_agents: dict[int, Server] = {}
+        m = settings.market
+        self.market = MarketState(a=m.a, b=m.b, c0=m.c0)
+        self.context = Context(self)
+        self.demand = DemandSpace.hotspots(m.grid_size, m.hotspots, m.hotspot_radius, self.rng)
+        self._populate()
+        self._mechanisms = self._activate_mechanisms()
+        self._call("ccframe_setup", model=self)
+
+    # ------------------------------------------------------------------ population
+
+    def _populate(self) -> None:
+        s = self.settings
+        for scale_class, cls in enumerate((s.suppliers.s1, s.suppliers.s2, s.suppliers.s3), start=1):
+            ratio = cls.scale / s.suppliers.s3.scale
+            self.add_suppliers(cls.count, scale_class=scale_class, scale=cls.scale,
+                               funds=s.suppliers.funds0 * ratio,
+                               reproduction_time=s.suppliers.reproduction_time0,
+                               mode=self.rng.random(cls.count) < s.suppliers.cbec_share0)
+        for kind, cfg in ((TS, s.servers.ts), (ES, s.servers.es)):
+            escape = self.rng.random(cfg.count) < cfg.escape0
+            self.add_servers(cfg.count, kind=kind, vision=cfg.vision0, escape=escape,
+                             transport_time=cfg.transport_time0,
+                             funds=cfg.funds0)
+        self._normalise_demand()
+
+    def _normalise_demand(self) -> None:
+        """Scale demand so servers see ``market.coverage`` times the base-year output (eq. 1)."""
+        rows = self.servers.active_rows()
+        sv = self.servers
+        seen = self.demand.visible(sv["x"][rows], sv["y"][rows], sv["vision"][rows]).sum()
+        n_eff = equations.effective_suppliers(self.suppliers["scale"][self.suppliers.active_rows()],
+                                              self.settings.suppliers.s3.scale)
+        m = self.settings.market
+        output0 = equations.cluster_output(m.a, m.b, m.c0, n_eff)
+        self.demand.scale(m.coverage * output0 / seen)
+
+    def add_suppliers(self, count: int, **values) -> np.ndarray:
+        """Add ``count`` suppliers (columns given as scalars or arrays); returns their rows."""
+        rows = self.suppliers.add(count, entry_year=self.year, **values)
+        for row in rows.tolist():
+            self._supplier_agents[row] = Supplier(self, row)
+        return rows
+
+    def remove_suppliers(self, rows: np.ndarray) -> None:
+        """Take suppliers out of the model (exit); their rows keep their last values."""
+        self.suppliers.deactivate(rows)
+        for row in np.asarray(rows).tolist():
+            self._supplier_agents.pop(row).remove()
+
+    def add_servers(self, count: int, **values) -> np.ndarray:
+        """Add ``count`` servers at demand-weighted observation locations; returns their rows."""
+        if "x" not in values:
+            values["x"], values["y"] = self.demand.sample_locations(count, self.rng)
+        rows = self.servers.add(count, entry_year=self.year, **values)
+        for row in rows.tolist():
+            self._server_agents[row] = Server(self, row)
+        return rows
+
+    def remove_servers(self, rows: np.ndarray) -> None:
+        """Take servers out of the model; suppliers re-match among the rest next year."""
+        self.servers.deactivate(rows)
+        for row in np.asarray(rows).tolist():
+            self._server_agents.pop(row).remove()
+
+    def transaction_times(self, rows: np.ndarray | None = None) -> np.ndarray:
+        """Transport plus customs time per server (eq. 11's summand).
+
+        Customs: T_co (eq. 10) for shipments under supervision; an escaping CBEC
+        shipment clears in ``context.t_co_escape`` (our assumption, see ODD).
+        """
+        sv = self.servers
+        rows = sv.active_rows() if rows is None else rows
+        customs = np.where(sv["escape"][rows], self.settings.context.t_co_escape, self.context.t_co)
+        return sv["transport_time"][rows] + customs
+
+    def capacities(self, rows: np.ndarray) -> np.ndarray:
+        """Units per year each server can handle: its kind's capacity, scaled by speed.
+
+        A server handles ``capacity`` units a year at its kind's year-0 supervised
+        transaction time (``transport_time0 + t_co0``) and proportionally more when
+        faster (our assumption: throughput is inverse to time per transaction).
+        """
+        s, sv = self.settings, self.servers
+        ts, es = s.servers.ts, s.servers.es
+        is_es = sv["kind"][rows] == ES
+        base = np.where(is_es, es.capacity, ts.capacity)
+        reference = np.where(is_es, es.transport_time0, ts.transport_time0) + s.context.t_co0
+        return base * reference / self.transaction_times(rows)
+
+    # ------------------------------------------------------------------ mechanisms
+
+    def _activate_mechanisms(self):
+        pm = new_plugin_manager()
+        active = list(self.settings.mechanisms.items())
+        for slot, mechanism in reversed(active):  # pluggy calls last-registered first
+            pm.register(mechanism.instantiate(), name=f"{slot}={mechanism.info.name}")
+        self._pm = pm
+        return {slot: pm.get_plugin(f"{slot}={m.info.name}") for slot, m in active}
+
+    def mechanism(self, slot: str):
+        """The active mechanism object filling ``slot``."""
+        return self._mechanisms[slot]
+
+    def _call(self, hook_name: str, **kwargs):
+        try:
+            return getattr(self._pm.hook, hook_name)(**kwargs)
+        except (MechanismError, ModelError):
+            raise
+        except Exception as exc:
+            culprit = blame(self._pm, hook_name, exc) or "unknown"
+            plugin = self.settings.mechanisms.get(culprit.split("=")[0])
+            origin = f" from plugin {plugin.info.plugin} ({plugin.info.distribution} {plugin.info.version})" if plugin else ""
+            raise MechanismError(f"mechanism {culprit}{origin} failed in {hook_name} "
+                                 f"in year {self.year}: {type(exc).__name__}: {exc}") from exc
+
+    # ------------------------------------------------------------------ the year
+
+    def step(self) -> None:
+        """Simulate one year: evolution phases (from year 1), operating phases, metrics."""
+        if self.year > 0:
+            for phase in EVOLUTION_PHASES:
+                self._call(phase, model=self, year=self.year)
+        for phase in OPERATING_PHASES:
+            self._call(phase, model=self, year=self.year)
+        self.records.append(self._collect())
+        self.year += 1
+
+    def _collect(self) -> dict[str, float]:
+        row: dict[str, float] = {"year": float(self.year)}
+        for metrics in self._call("ccframe_collect_metrics", model=self, year=self.year):
+            for name, value in metrics.items():
+                if name in row:
+                    raise MechanismError(f"metric {name!r} reported twice in year {self.year}")
+                row[name] = float(value)
+        return row
+
+    def run(self, years: int | None = None) -> list[dict[str, float]]:
+        """Run the base year and ``years`` more (default: ``settings.years``); return the records."""
+        for _ in range((self.settings.years if years is None else years) + 1):
+            self.step()
+        return self.records
+
+    def require(self, ok: bool, what: str) -> None:
+        """Raise :class:`ModelError` naming the year when a model quantity leaves its domain."""
+        if not ok:
+            raise ModelError(f"year {self.year}: {what}")

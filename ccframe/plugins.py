@@ -1,0 +1,128 @@
+"""The plugin manager: built-in mechanisms and installed plugins, through one path.
+
+Built-in mechanisms are plugin modules listed in :data:`DEFAULT_PLUGINS`; third-party
+ones are found through the ``ccframe`` entry-point group. Both register mechanism
+classes with the same ``ccframe_register_mechanisms(register)`` hook, so swapping a
+built-in is no different from adding a new mechanism.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.metadata
+from dataclasses import dataclass
+from functools import cache
+
+import pluggy
+
+from ccframe import hookspecs
+from ccframe.mechanism import Mechanism
+
+ENTRY_POINT_GROUP = "ccframe"
+
+#: Built-in plugin modules, registered before any installed plugin.
+DEFAULT_PLUGINS = (
+    "ccframe.mechanisms.commodity",
+    "ccframe.mechanisms.fund",
+    "ccframe.mechanisms.information",
+    "ccframe.mechanisms.technology",
+    "ccframe.mechanisms.export_choice",
+    "ccframe.mechanisms.lifecycle",
+)
+
+#: The slots of the seed's model, in the order their hooks run within a phase.
+CORE_SLOTS = ("commodity", "fund", "information", "technology", "export_choice", "lifecycle")
+
+
+class PluginError(RuntimeError):
+    """A plugin that cannot be loaded or that failed while running."""
+
+
+def new_plugin_manager() -> pluggy.PluginManager:
+    """A plugin manager that knows ccframe's hookspecs and nothing else."""
+    pm = pluggy.PluginManager("ccframe")
+    pm.add_hookspecs(hookspecs)
+    return pm
+
+
+@cache
+def get_plugin_manager() -> pluggy.PluginManager:
+    """The process-wide manager holding the built-in and the installed plugin modules."""
+    pm = new_plugin_manager()
+    for module_name in DEFAULT_PLUGINS:
+        pm.register(importlib.import_module(module_name), name=module_name)
+    try:
+        pm.load_setuptools_entrypoints(ENTRY_POINT_GROUP)
+    except Exception as exc:  # an installed plugin that does not import
+        raise PluginError(f"an installed ccframe plugin failed to load: {exc}") from exc
+    _check_pending(pm)
+    return pm
+
+
+def _check_pending(pm: pluggy.PluginManager) -> None:
+    try:
+        pm.check_pending()
+    except pluggy.PluginValidationError as exc:
+        raise PluginError(f"plugin {exc.plugin_name!r}: {exc}") from None
+
+
+@dataclass(frozen=True)
+class MechanismInfo:
+    """Where a registered mechanism implementation comes from."""
+
+    slot: str
+    name: str
+    cls: type[Mechanism]
+    plugin: str
+    distribution: str
+    version: str
+
+
+def mechanism_registry(pm: pluggy.PluginManager | None = None) -> dict[str, dict[str, MechanismInfo]]:
+    """All registered implementations, as ``{slot: {name: MechanismInfo}}``."""
+    pm = pm or get_plugin_manager()
+    registry: dict[str, dict[str, MechanismInfo]] = {}
+    dists = _distributions(pm)
+    for impl in pm.hook.ccframe_register_mechanisms.get_hookimpls():
+        def register(cls: type[Mechanism], _plugin: str = impl.plugin_name) -> None:
+            if not (isinstance(cls, type) and issubclass(cls, Mechanism)):
+                raise PluginError(f"plugin {_plugin!r} registered {cls!r}, "
+                                  "which is not a ccframe.mechanism.Mechanism subclass")
+            slot = registry.setdefault(cls.slot, {})
+            if cls.name in slot:
+                raise PluginError(f"plugin {_plugin!r} registers {cls.slot}.impl={cls.name!r}, "
+                                  f"already registered by {slot[cls.name].plugin!r}")
+            dist, version = dists.get(_plugin, ("ccframe", _own_version()))
+            slot[cls.name] = MechanismInfo(cls.slot, cls.name, cls, _plugin, dist, version)
+
+        impl.function(register=register)
+    return registry
+
+
+def _distributions(pm: pluggy.PluginManager) -> dict[str, tuple[str, str]]:
+    return {name: (dist.project_name, dist.version)
+            for name, dist in ((pm.get_name(p), d) for p, d in pm.list_plugin_distinfo())}
+
+
+def _own_version() -> str:
+    from ccframe import __version__
+
+    return __version__
+
+
+def config_searchpath(pm: pluggy.PluginManager | None = None) -> list[str]:
+    """Hydra search-path entries contributed by plugins (their config groups)."""
+    pm = pm or get_plugin_manager()
+    return [entry for entries in pm.hook.ccframe_config_searchpath() for entry in entries]
+
+
+def blame(pm: pluggy.PluginManager, hook_name: str, exc: BaseException) -> str | None:
+    """Name the plugin whose implementation of ``hook_name`` raised ``exc``, if any."""
+    codes = {impl.function.__code__: impl.plugin_name
+             for impl in getattr(pm.hook, hook_name).get_hookimpls()}
+    tb = exc.__traceback__
+    culprit = None
+    while tb is not None:
+        culprit = codes.get(tb.tb_frame.f_code, culprit)
+        tb = tb.tb_next
+    return culprit

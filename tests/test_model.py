@@ -1,0 +1,120 @@
+"""The model: determinism, mechanism effects, agents as views, the demand space."""
+
+import numpy as np
+import polars as pl
+import pytest
+
+from ccframe import simulate
+from ccframe.agents import Context, Server, Supplier
+from ccframe.demand import DemandSpace
+from ccframe.mechanisms.commodity import _assign
+from ccframe.model import CoevolutionModel
+from ccframe.table import AgentTable
+from ccframe.testing import small_run
+
+
+def test_the_same_seed_gives_identical_numbers_and_another_seed_does_not():
+    first, again = small_run(["seed=5"]), small_run(["seed=5"])
+    assert first.summary.equals(again.summary)
+    assert not first.summary.equals(small_run(["seed=6"]).summary)
+
+
+def test_ctrans_changes_cbec_revenue():
+    low, high = small_run(["ctrans=3000"]), small_run(["ctrans=5000"])
+    assert low.means("revenue_es") != high.means("revenue_es")
+    # a higher freight raises the CIF price (eq. 4) and so CBEC servers' quotes
+    assert high.means("cif_es")[0] > low.means("cif_es")[0]
+
+
+def test_summary_has_the_documented_columns_and_core_metrics():
+    result = small_run()
+    assert result.summary.columns == ["year", "metric", "mean", "sd", "ci_low", "ci_high", "n"]
+    metrics = set(result.summary["metric"].to_list())
+    assert {"output_index", "unit_revenue_ratio", "revenue_ts", "revenue_es", "vision_index",
+            "transaction_time_ts", "transaction_time_es", "reproduction_time_index",
+            "cbec_share", "n_suppliers", "n_servers_ts", "n_servers_es"} <= metrics
+    assert result.means("output_index")[0] == pytest.approx(1.0)
+    assert result.means("vision_index")[0] == pytest.approx(1.0)
+
+
+def test_summary_ci_is_the_t_interval_over_replicates():
+    result = small_run()
+    values = result.replicates.filter((pl.col("metric") == "output") & (pl.col("year") == 2))["value"]
+    row = result.metric("output").filter(pl.col("year") == 2).row(0, named=True)
+    half = 4.302652729911275 * values.std() / np.sqrt(3)  # t(0.975, 2)
+    assert row["mean"] == pytest.approx(values.mean())
+    assert row["ci_high"] - row["mean"] == pytest.approx(half)
+
+
+def test_replicates_are_independent_draws():
+    reps = small_run().replicates.filter((pl.col("metric") == "output") & (pl.col("year") == 3))
+    assert reps["value"].n_unique() == 3
+
+
+def test_agents_are_mesa_views_of_the_columnar_state(settings_for):
+    model = CoevolutionModel(settings_for(), seed=1)
+    suppliers = model.agents_by_type[Supplier]
+    servers = model.agents_by_type[Server]
+    assert len(suppliers) == 70 and len(servers) == 25
+    assert len(model.agents_by_type[Context]) == 1
+    agent = next(iter(suppliers))
+    agent.funds = 123.0
+    assert model.suppliers["funds"][agent.row] == 123.0
+    assert agent.export_mode in ("TS", "ES")
+    model.run(2)
+    assert len(model.agents_by_type[Supplier]) == model.suppliers.n_active
+
+
+def test_suppliers_sell_no_more_than_they_make(settings_for):
+    model = CoevolutionModel(settings_for(), seed=3)
+    for _ in range(4):
+        model.step()
+        rows = model.suppliers.active_rows()
+        assert np.all(model.suppliers["sold"][rows] <= model.suppliers["output"][rows] + 1e-9)
+
+
+def test_beta_and_gamma_drive_eqs_9_and_10_in_the_model(settings_for):
+    result = simulate(["replicates=1", "years=3", "beta=0.2", "gamma=0.4"])
+    assert result.means("r_fixed") == pytest.approx([0.1 * 0.8**t for t in range(4)])
+    assert result.means("customs_time") == pytest.approx([5.0, 4.6, 4.2, 3.8])
+
+
+def test_full_supervision_standardises_every_cbec_server_in_year_one():
+    result = simulate(["replicates=2", "years=2", "alpha=1"])
+    assert result.means("escape_share")[1:] == [0.0, 0.0]
+
+
+def test_visible_demand_matches_a_brute_force_count():
+    rng = np.random.default_rng(0)
+    space = DemandSpace(rng.random((12, 12)))
+    x, y, vision = np.array([0, 5, 11, 6]), np.array([0, 5, 3, 6]), np.array([9.0, 25.0, 1.0, 9.0])
+    seen = space.visible(x, y, vision)
+    windows = []
+    for xi, yi, v in zip(x, y, vision, strict=True):
+        h = int(round((np.sqrt(v) - 1) / 2))
+        mask = np.zeros((12, 12), bool)
+        mask[max(xi - h, 0):xi + h + 1, max(yi - h, 0):yi + h + 1] = True
+        windows.append(mask)
+    coverage = np.sum(windows, axis=0)
+    expected = [(space.grid[w] / coverage[w]).sum() for w in windows]
+    assert seen == pytest.approx(expected)
+    # shared cells are split, so servers together never see more than there is
+    assert seen.sum() <= space.total + 1e-9
+
+
+def test_assignment_gives_servers_supply_in_proportion_to_what_they_can_sell():
+    rng = np.random.default_rng(1)
+    output = rng.uniform(1, 2, size=5000)
+    sellable = np.array([1.0, 2.0, 3.0, 4.0])
+    partner = _assign(output, np.array([10, 11, 12, 13]), sellable, rng)
+    supply = np.array([output[partner == s].sum() for s in (10, 11, 12, 13)])
+    assert supply / supply.sum() == pytest.approx(sellable / sellable.sum(), abs=1e-3)
+    assert (_assign(output, np.array([], dtype=int), np.array([]), rng) == -1).all()
+
+
+def test_agent_table_grows_and_keeps_exited_rows():
+    table = AgentTable({"x": float}, capacity=2)
+    rows = table.add(40, x=np.arange(40.0))
+    table.deactivate(rows[:10])
+    assert table.n_active == 30 and table["x"][5] == 5.0
+    assert table.active_rows()[0] == 10
