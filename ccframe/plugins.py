@@ -63,7 +63,8 @@ def _check_pending(pm: pluggy.PluginManager) -> None:
     try:
         pm.check_pending()
     except pluggy.PluginValidationError as exc:
-        raise PluginError(f"plugin {exc.plugin_name!r}: {exc}") from None
+        detail = "; ".join(line.strip() for line in str(exc).splitlines())
+        raise PluginError(f"plugin {exc.plugin_name!r}: {detail}") from None
 
 
 @dataclass(frozen=True)
@@ -108,6 +109,18 @@ def _own_version() -> str:
     from ccframe import __version__
 
     return __version__
+
+
+def check_hooks(mechanism: Mechanism, info: MechanismInfo) -> None:
+    """Reject a mechanism whose hook names or signatures do not match the hookspecs."""
+    pm = new_plugin_manager()
+    try:
+        pm.register(mechanism, name=f"{info.slot}={info.name}")
+        pm.check_pending()
+    except pluggy.PluginValidationError as exc:
+        detail = "; ".join(line.strip() for line in str(exc).splitlines())
+        raise PluginError(f"mechanism {info.slot}={info.name} from plugin {info.plugin!r} "
+                          f"({info.distribution} {info.version}): {detail}") from None
 
 
 def config_searchpath(pm: pluggy.PluginManager | None = None) -> list[str]:

@@ -14,7 +14,7 @@ from typing import Any
 
 from ccframe import equations
 from ccframe.params import ConfigError, bounded, build, described, fraction, nonnegative, positive
-from ccframe.plugins import CORE_SLOTS, MechanismInfo
+from ccframe.plugins import CORE_SLOTS, MechanismInfo, check_hooks
 
 
 @dataclass(frozen=True)
@@ -171,8 +171,15 @@ def _mechanisms(config: dict[str, Any], registry: dict[str, dict[str, MechanismI
             raise ConfigError(f"{key}.impl: no such mechanism {name!r}; available: "
                               f"{', '.join(sorted(impls))}")
         info = impls[name]
-        params = build(info.cls.Params, {k: v for k, v in node.items() if k != "impl"}, key)
-        active[key] = ActiveMechanism(info, params)
+        values = {k: v for k, v in node.items() if k != "impl"}
+        allowed = set(info.cls.Params.__dataclass_fields__)
+        extra = sorted(set(values) - allowed)
+        if extra:
+            raise ConfigError(f"{key}.{extra[0]}: not a parameter of {key}.impl={name} (its parameters: "
+                              f"{', '.join(sorted(allowed)) or 'none'}); to switch implementation "
+                              f"with its own parameters use {key}=<option>")
+        active[key] = ActiveMechanism(info, build(info.cls.Params, values, key))
+        check_hooks(active[key].instantiate(), info)
     missing = [slot for slot in CORE_SLOTS if slot not in active]
     if missing:
         raise ConfigError(f"{missing[0]}: mechanism slot not configured; "

@@ -1,0 +1,168 @@
+"""The plugin API: swapping a built-in, discovery through entry points, failures named."""
+
+import inspect
+import sys
+import textwrap
+import types
+from dataclasses import dataclass
+
+import numpy as np
+import pytest
+
+from ccframe import hookimpl, hookspecs
+from ccframe.agents import ES
+from ccframe.mechanism import Mechanism
+from ccframe.mechanisms.fund import CIFFund
+from ccframe.model import MechanismError
+from ccframe.params import ConfigError, fraction
+from ccframe.plugins import PluginError, get_plugin_manager, mechanism_registry
+from ccframe.runner import compose, settings_from
+from ccframe.testing import small_run
+
+
+class DomesticPriceFund(CIFFund):
+    """A fund variant that pays CBEC suppliers the market price, as if there were no CIF premium."""
+
+    name = "domestic_price"
+
+    @hookimpl
+    def ccframe_settle_funds(self, model, year):
+        super().ccframe_settle_funds(model, year)
+        sup = model.suppliers
+        rows = sup.active_rows()
+        es = rows[sup["mode"][rows] == ES]
+        sup["funds"][es] -= sup["revenue"][es]
+        sup["revenue"][es] = sup["sold"][es] * model.market.price
+        sup["funds"][es] += sup["revenue"][es]
+        sup["profit"][es] = sup["revenue"][es] - sup["cost"][es]
+
+
+def plugin_module(*classes):
+    """A throwaway plugin module registering ``classes``."""
+    module = types.ModuleType("throwaway_plugin")
+
+    @hookimpl
+    def ccframe_register_mechanisms(register):
+        for cls in classes:
+            register(cls)
+
+    module.ccframe_register_mechanisms = ccframe_register_mechanisms
+    return module
+
+
+def test_a_registered_plugin_replaces_a_builtin_mechanism_and_changes_the_result(ccframe_plugin):
+    builtin = small_run()
+    ccframe_plugin(plugin_module(DomesticPriceFund))
+    swapped = small_run(["fund.impl=domestic_price"])
+    assert swapped.settings.mechanisms["fund"].info.plugin == "throwaway_plugin"
+    assert swapped.means("revenue_es") != builtin.means("revenue_es")
+    assert swapped.means("revenue_ts")[0] == builtin.means("revenue_ts")[0]
+
+
+def test_unknown_implementation_lists_the_available_ones(ccframe_plugin):
+    ccframe_plugin(plugin_module(DomesticPriceFund))
+    with pytest.raises(ConfigError, match=r"fund\.impl: no such mechanism 'x'; available: cif, domestic_price"):
+        settings_from(compose(["fund.impl=x"]))
+
+
+@dataclass(frozen=True)
+class RateParams:
+    rate: float = fraction("a share")
+
+
+class Fragile(Mechanism):
+    slot, name, Params = "fragile", "boom", RateParams
+
+    @hookimpl
+    def ccframe_produce(self, model, year):
+        if year == 2:
+            raise ValueError("cannot produce")
+
+    @hookimpl
+    def ccframe_collect_metrics(self, model, year):
+        return {"fragile_rate": self.params.rate}
+
+
+def test_a_plugin_can_add_a_new_mechanism_slot_with_its_own_metrics(ccframe_plugin):
+    ccframe_plugin(plugin_module(Fragile))
+    result = small_run(["years=1", "+fragile.impl=boom", "+fragile.rate=0.25"])
+    assert result.means("fragile_rate") == [0.25, 0.25]
+
+
+def test_a_failing_plugin_is_named_with_its_hook_and_year(ccframe_plugin):
+    ccframe_plugin(plugin_module(Fragile))
+    with pytest.raises(MechanismError, match=r"mechanism fragile=boom from plugin throwaway_plugin "
+                                             r".*failed in ccframe_produce in year 2: ValueError: cannot produce"):
+        small_run(["+fragile.impl=boom", "+fragile.rate=0.25"])
+
+
+def test_a_slot_only_a_missing_plugin_provides_is_a_clear_error():
+    with pytest.raises(ConfigError, match=r"^fragile: no such mechanism slot; available slots: commodity"):
+        settings_from(compose(["+fragile.impl=boom"]))
+
+
+class WrongSignature(Mechanism):
+    slot, name = "fund", "wrong"
+
+    @hookimpl
+    def ccframe_produce(self, model, year, weather):
+        pass
+
+
+def test_a_hookimpl_with_a_wrong_signature_is_rejected_before_the_run(ccframe_plugin):
+    ccframe_plugin(plugin_module(WrongSignature))
+    with pytest.raises(PluginError, match=r"mechanism fund=wrong from plugin 'throwaway_plugin'.*weather"):
+        settings_from(compose(["fund=cif", "fund.impl=wrong", "~fund.revenue_share", "~fund.ts_iexp",
+                               "~fund.settlement_days", "~fund.discount_rate", "~fund.server_fixed_cost"]))
+
+
+@pytest.fixture
+def installed_plugin(tmp_path, monkeypatch):
+    """A plugin distribution 'demo-plugin' 0.1 installed on sys.path with a ``ccframe`` entry point."""
+    (tmp_path / "demo_plugin.py").write_text(textwrap.dedent('''
+        from ccframe import hookimpl
+        from ccframe.mechanisms.fund import CIFFund
+
+        class DemoFund(CIFFund):
+            name = "demo"
+
+        @hookimpl
+        def ccframe_register_mechanisms(register):
+            register(DemoFund)
+    '''))
+    info = tmp_path / "demo_plugin-0.1.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: demo-plugin\nVersion: 0.1\n")
+    (info / "entry_points.txt").write_text("[ccframe]\ndemo = demo_plugin\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    get_plugin_manager.cache_clear()
+    yield
+    get_plugin_manager.cache_clear()
+    sys.modules.pop("demo_plugin", None)
+
+
+def test_a_plugin_is_found_through_its_entry_point(installed_plugin):
+    info = mechanism_registry()["fund"]["demo"]
+    assert (info.plugin, info.distribution, info.version) == ("demo", "demo-plugin", "0.1")
+    assert settings_from(compose(["fund.impl=demo"])).mechanisms["fund"].info.cls.__name__ == "DemoFund"
+
+
+def test_every_hook_is_documented_and_prefixed():
+    specs = [f for name, f in inspect.getmembers(hookspecs, inspect.isfunction) if name.startswith("ccframe_")]
+    assert len(specs) == 12
+    for spec in specs:
+        assert spec.__doc__ and "Called" in spec.__doc__, spec.__name__
+
+
+def test_builtin_mechanisms_fill_every_core_slot_through_the_plugin_manager():
+    registry = mechanism_registry()
+    for slot, name in [("commodity", "cournot"), ("fund", "cif"), ("information", "vision"),
+                       ("technology", "learning"), ("export_choice", "logit"), ("lifecycle", "profit")]:
+        assert registry[slot][name].plugin == f"ccframe.mechanisms.{slot}"
+
+
+def test_determinism_does_not_depend_on_an_unused_plugin(ccframe_plugin):
+    before = small_run(["seed=3"]).summary
+    ccframe_plugin(plugin_module(Fragile))
+    assert np.array_equal(small_run(["seed=3"]).summary["mean"].to_numpy(),
+                          before["mean"].to_numpy(), equal_nan=True)
