@@ -2,16 +2,20 @@
 
 ``python -m ccframe +scenario=fund ctrans=3000`` composes the config, validates it
 (a bad value is one line on stderr and exit status 2), runs the replicates with
-progress on stderr and prints the scenario's metrics, replicate mean ± 95% CI half-width.
+progress on stderr, keeps the results in the Hydra output folder, logs the run to
+MLflow and prints the scenario's metrics, replicate mean ± 95% CI half-width.
 """
 
 from __future__ import annotations
 
 import logging
 import sys
+from pathlib import Path
 
 import hydra
 import polars as pl
+from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
 from omegaconf import DictConfig
 
 from ccframe import runner
@@ -32,19 +36,26 @@ def fail(message: str, status: int) -> None:
 @hydra.main(version_base=None, config_path=f"pkg://{runner.CONFIG_MODULE}",
             config_name=runner.CONFIG_NAME)
 def app(config: DictConfig) -> None:
-    """Validate, run and report one job of a (multi)run."""
+    """Validate, run, keep, log and report one job of a (multi)run."""
     logging.getLogger("MESA").setLevel(logging.WARNING)  # Mesa logs every step at INFO
     try:
         settings = runner.settings_from(config)
     except (ConfigError, PluginError) as exc:
         fail(str(exc), EXIT_CONFIG)
+    hydra_config = HydraConfig.get()
+    job = runner.Job(overrides=list(hydra_config.overrides.task),
+                     folder=Path(hydra_config.runtime.output_dir),
+                     sweep_dir=hydra_config.sweep.dir if hydra_config.mode == RunMode.MULTIRUN else None)
     scenario = settings.scenario
     print(f"ccframe: scenario {scenario.name} ({scenario.description}): {settings.replicates} "
           f"replicates x {settings.years} years", file=sys.stderr)
     try:
-        result = runner.run(settings, config, progress=runner.print_progress)
+        result = runner.run_job(settings, config, job, progress=runner.print_progress)
     except (MechanismError, ModelError) as exc:
-        fail(str(exc), EXIT_RUN)
+        if job.sweep_dir is None:
+            fail(str(exc), EXIT_RUN)
+        print(f"ccframe: error: {exc}", file=sys.stderr)  # the sweep's other jobs go on
+        return
     with pl.Config(tbl_rows=-1, tbl_cols=-1, tbl_hide_dataframe_shape=True,
                    tbl_hide_column_data_types=True, tbl_width_chars=200):
         print(result.table(scenario.metrics))

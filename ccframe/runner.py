@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 from omegaconf import DictConfig, OmegaConf
 
-from ccframe.model import CoevolutionModel
+from ccframe.model import CoevolutionModel, MechanismError, ModelError
+from ccframe.outputs import save_outputs
 from ccframe.plugins import config_searchpath, mechanism_registry
 from ccframe.results import RunResult, replicate_frame, summarise
 from ccframe.settings import Settings, validate
@@ -61,14 +65,59 @@ def run(settings: Settings, config: Any = None, progress: Progress | None = None
                      config=config, settings=settings)
 
 
+@dataclass(frozen=True)
+class Job:
+    """Where a run's outputs go and how it is named: its overrides, its folder, its sweep."""
+
+    overrides: list[str]
+    folder: Path
+    sweep_dir: str | None = None
+
+
+def run_job(settings: Settings, config: Any, job: Job, progress: Progress | None = None) -> RunResult:
+    """Run, keep the results in ``job.folder``, then log them to MLflow if tracking is on.
+
+    A simulation that fails is logged as a FAILED run before the error propagates; a
+    tracking store that cannot be reached costs a warning, never the results.
+    """
+    from ccframe import tracking
+
+    enabled = settings.tracking.enabled
+    parent = tracking.parent_run_id(job.sweep_dir) if enabled and job.sweep_dir else None
+    try:
+        result = run(settings, config, progress)
+    except (MechanismError, ModelError) as exc:
+        if enabled:
+            _guarded(lambda: tracking.log_failure(settings, job.overrides, str(exc), parent), job)
+        raise
+    save_outputs(result, job.folder, figures=settings.tracking.figures)
+    if enabled:
+        _guarded(lambda: tracking.log_run(result, job.overrides, job.folder, parent), job)
+    return result
+
+
+def _guarded(log: Callable[[], object], job: Job) -> None:
+    from ccframe.tracking import warn
+
+    try:
+        log()
+    except Exception as exc:
+        warn(f"tracking failed ({type(exc).__name__}: {exc}); results kept in {job.folder}")
+
+
 def simulate(overrides: Sequence[str] = (), progress: Progress | None = None) -> RunResult:
     """Run the model from Hydra-style overrides, e.g. ``["+scenario=fund", "ctrans=3000"]``.
 
     Returns a :class:`~ccframe.results.RunResult` whose ``summary`` has the columns
     year, metric, mean, sd, ci_low, ci_high, n and whose ``config`` is the resolved config.
+    Unless ``tracking.enabled=false``, the run is logged to MLflow like a CLI run.
     """
     config = compose(overrides)
-    return run(settings_from(config), config, progress)
+    settings = settings_from(config)
+    if not settings.tracking.enabled:
+        return run(settings, config, progress)
+    with tempfile.TemporaryDirectory(prefix="ccframe-") as folder:
+        return run_job(settings, config, Job(list(overrides), Path(folder)), progress)
 
 
 def print_progress(done: int, total: int, elapsed: float) -> None:

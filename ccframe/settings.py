@@ -99,6 +99,16 @@ class ScenarioSettings:
 
 
 @dataclass(frozen=True)
+class TrackingSettings:
+    """Where and whether a run is logged to MLflow (see ccframe/tracking.py)."""
+
+    enabled: bool = described("log every run to MLflow")
+    uri: str = described("tracking URI; empty: the SQLite store mlflow.db in the working directory")
+    experiment: str = described("MLflow experiment; empty: the scenario's name")
+    figures: bool = described("draw the scenario's figures as PNG artifacts")
+
+
+@dataclass(frozen=True)
 class Knobs:
     """The top-level keys a researcher turns (``ctrans=3000``)."""
 
@@ -113,9 +123,7 @@ class Knobs:
 
 
 SECTIONS = {"suppliers": SupplierSettings, "servers": ServerSettings, "context": ContextSettings,
-            "market": MarketSettings, "scenario": ScenarioSettings}
-#: Top-level keys that are neither knobs, sections nor mechanism slots but are allowed.
-PASSIVE_KEYS = ("tracking",)
+            "market": MarketSettings, "scenario": ScenarioSettings, "tracking": TrackingSettings}
 
 
 @dataclass(frozen=True)
@@ -139,6 +147,7 @@ class Settings(Knobs):
     context: ContextSettings
     market: MarketSettings
     scenario: ScenarioSettings
+    tracking: TrackingSettings
     mechanisms: dict[str, ActiveMechanism]
 
 
@@ -157,7 +166,7 @@ def _mechanisms(config: dict[str, Any], registry: dict[str, dict[str, MechanismI
                 known: set[str]) -> dict[str, ActiveMechanism]:
     active: dict[str, ActiveMechanism] = {}
     for key, node in config.items():
-        if key in known or key in PASSIVE_KEYS:
+        if key in known:
             continue
         if not (isinstance(node, dict) and "impl" in node):
             raise ConfigError(f"{key}: unknown key; top-level keys are "

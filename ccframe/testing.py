@@ -13,7 +13,7 @@ from contextlib import contextmanager
 import pytest
 
 #: Overrides that make a run fast enough for a unit test while keeping every phase.
-SMALL = ("replicates=3", "years=4")
+SMALL = ("replicates=3", "years=4", "tracking.enabled=false")
 
 
 @contextmanager

@@ -1,0 +1,254 @@
+"""MLflow tracking: every run's parameters, replicate-averaged metrics and artifacts.
+
+Embedded default: MLflow's own default store, a SQLite file ``mlflow.db`` in the
+working directory, with artifacts beside it (``mlruns/``); ``tracking.uri`` points at
+any MLflow server instead. A Hydra multirun becomes one parent run with a child run
+per job (see :class:`MultirunCallback`). MLflow is imported only here, and only when
+a run is logged.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from hydra.experimental.callback import Callback
+from omegaconf import DictConfig, OmegaConf
+
+import ccframe
+from ccframe.outputs import artifact_files
+from ccframe.results import RunResult
+from ccframe.settings import Settings
+
+PARENT_RUN_FILE = ".mlflow_parent_run_id"
+COMPANIONS = ("sd", "ci_low", "ci_high")
+
+
+def tracking_uri(uri: str) -> str:
+    """The store to log to: ``uri``, or the embedded SQLite file in the working directory."""
+    return uri or f"sqlite:///{Path.cwd() / 'mlflow.db'}"
+
+
+def experiment_name(settings: Settings) -> str:
+    """The configured experiment, by default the scenario's name."""
+    return settings.tracking.experiment or settings.scenario.name
+
+
+def run_name(overrides: Sequence[str]) -> str:
+    """A run's name: its overrides, or ``defaults``."""
+    return " ".join(overrides)[:250] or "defaults"
+
+
+def flatten(node: Any, prefix: str = "") -> dict[str, str]:
+    """A nested mapping as ``{"a.b.c": "value"}`` strings, the way MLflow params are kept."""
+    if isinstance(node, Mapping):
+        flat: dict[str, str] = {}
+        for key, value in node.items():
+            flat.update(flatten(value, f"{prefix}{key}."))
+        return flat
+    value = "[" + ", ".join(map(str, node)) + "]" if isinstance(node, list | tuple) else str(node)
+    return {prefix[:-1]: value}
+
+
+def metric_series(summary) -> list[tuple[str, float, int]]:
+    """(key, value, step) for every metric's mean and its sd and CI companions, step = year."""
+    series = []
+    for row in summary.iter_rows(named=True):
+        series.append((row["metric"], row["mean"], row["year"]))
+        series.extend((f"{row['metric']}_{c}", row[c], row["year"]) for c in COMPANIONS)
+    return [(k, float("nan") if v is None else float(v), int(s)) for k, v, s in series]
+
+
+def run_tags(settings: Settings, overrides: Sequence[str]) -> dict[str, str]:
+    """Tags: overrides, scenario, ccframe version, git commit, active mechanisms and plugins."""
+    tags = {
+        "ccframe.overrides": " ".join(overrides),
+        "ccframe.scenario": settings.scenario.name,
+        "ccframe.version": ccframe.__version__,
+    }
+    commit = _git_commit()
+    if commit:
+        tags["ccframe.git_commit"] = commit
+    for slot, mechanism in settings.mechanisms.items():
+        info = mechanism.info
+        tags[f"ccframe.mechanism.{slot}"] = info.name
+        tags[f"ccframe.plugin.{slot}"] = f"{info.plugin} ({info.distribution} {info.version})"
+    return tags
+
+
+def _git_commit() -> str | None:
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=Path(ccframe.__file__).parent,
+                             capture_output=True, text=True, timeout=5)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return out.stdout.strip() if out.returncode == 0 else None
+
+
+class Tracker:
+    """A connection to one MLflow store."""
+
+    def __init__(self, uri: str) -> None:
+        from mlflow import MlflowClient
+
+        self.uri = tracking_uri(uri)
+        self.client = MlflowClient(tracking_uri=self.uri)
+
+    def experiment_id(self, name: str) -> str:
+        """The id of experiment ``name``, created if missing (safe against a parallel creator)."""
+        from mlflow.exceptions import MlflowException
+
+        found = self.client.get_experiment_by_name(name)
+        if found is not None:
+            return found.experiment_id
+        try:
+            return self.client.create_experiment(name)
+        except MlflowException:
+            return self.client.get_experiment_by_name(name).experiment_id
+
+    def start(self, experiment: str, name: str, tags: Mapping[str, str],
+              parent_run_id: str | None = None) -> str:
+        """Create a run (a child of ``parent_run_id`` if given); return its id."""
+        tags = dict(tags)
+        if parent_run_id:
+            tags["mlflow.parentRunId"] = parent_run_id
+        run = self.client.create_run(self.experiment_id(experiment), run_name=name, tags=tags)
+        return run.info.run_id
+
+    def log_result(self, run_id: str, params: Mapping[str, str],
+                   metrics: Iterable[tuple[str, float, int]], folder: Path | None) -> None:
+        """Params and metric series in batches within MLflow's limits, then the run's files."""
+        from mlflow.entities import Metric, Param
+        from mlflow.utils.validation import (
+            MAX_METRICS_PER_BATCH,
+            MAX_PARAM_VAL_LENGTH,
+            MAX_PARAMS_TAGS_PER_BATCH,
+        )
+
+        items = [Param(k, v[:MAX_PARAM_VAL_LENGTH]) for k, v in params.items()]
+        for batch in _chunks(items, MAX_PARAMS_TAGS_PER_BATCH):
+            self.client.log_batch(run_id, params=batch, synchronous=True)
+        timestamp = _now_ms()
+        entries = [Metric(k, v, timestamp, step) for k, v, step in metrics]
+        for batch in _chunks(entries, MAX_METRICS_PER_BATCH):
+            self.client.log_batch(run_id, metrics=batch, synchronous=True)
+        if folder is not None:
+            for path in artifact_files(folder):
+                parent = path.parent.relative_to(folder).as_posix()
+                self.client.log_artifact(run_id, str(path), None if parent == "." else parent)
+
+    def finish(self, run_id: str, ok: bool = True, error: str | None = None) -> None:
+        """Mark the run FINISHED, or FAILED with its error as a tag."""
+        if error:
+            self.client.set_tag(run_id, "ccframe.error", error[:5000])
+        self.client.set_terminated(run_id, "FINISHED" if ok else "FAILED")
+
+
+def _chunks(items: list, size: int) -> Iterable[list]:
+    return (items[i:i + size] for i in range(0, len(items), size))
+
+
+def _now_ms() -> int:
+    import time
+
+    return int(time.time() * 1000)
+
+
+def log_run(result: RunResult, overrides: Sequence[str], folder: Path | None,
+            parent_run_id: str | None = None) -> str:
+    """Log a finished run to the configured store; return its run id."""
+    settings = result.settings
+    tracker = Tracker(settings.tracking.uri)
+    run_id = tracker.start(experiment_name(settings), run_name(overrides),
+                           run_tags(settings, overrides), parent_run_id)
+    try:
+        config = OmegaConf.to_container(result.config, resolve=True) if result.config is not None else {}
+        tracker.log_result(run_id, flatten(config), metric_series(result.summary), folder)
+    except BaseException as exc:
+        tracker.finish(run_id, ok=False, error=f"{type(exc).__name__}: {exc}")
+        raise
+    tracker.finish(run_id)
+    return run_id
+
+
+def log_failure(settings: Settings, overrides: Sequence[str], error: str,
+                parent_run_id: str | None = None) -> str:
+    """Record a run that failed while simulating: its tags, error and FAILED status."""
+    tracker = Tracker(settings.tracking.uri)
+    run_id = tracker.start(experiment_name(settings), run_name(overrides),
+                           run_tags(settings, overrides), parent_run_id)
+    tracker.finish(run_id, ok=False, error=error)
+    return run_id
+
+
+def warn(message: str) -> None:
+    """One warning line on stderr."""
+    print(f"ccframe: warning: {message}", file=sys.stderr)
+
+
+class MultirunCallback(Callback):
+    """Makes a Hydra multirun one parent MLflow run whose children are its jobs.
+
+    The parent's id is left in the sweep folder for the jobs (which may run in other
+    processes, e.g. with the joblib launcher); at the end the parent gets a figure
+    comparing the jobs' scenario metrics.
+    """
+
+    def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
+        if not config.tracking.enabled:
+            return
+        sweep = Path(config.hydra.sweep.dir)
+        sweep.mkdir(parents=True, exist_ok=True)
+        overrides = list(config.hydra.overrides.task)
+        try:
+            tracker = Tracker(config.tracking.uri)
+            run_id = tracker.start(config.tracking.experiment or config.scenario.name,
+                                   run_name(overrides), {"ccframe.sweep": " ".join(overrides),
+                                                         "ccframe.version": ccframe.__version__})
+        except Exception as exc:  # the jobs still run and keep their results locally
+            warn(f"tracking store unreachable, sweep not logged as a parent run: {exc}")
+            return
+        (sweep / PARENT_RUN_FILE).write_text(run_id)
+
+    def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
+        sweep = Path(config.hydra.sweep.dir)
+        marker = sweep / PARENT_RUN_FILE
+        if not marker.exists():
+            return
+        summaries = _job_summaries(sweep)
+        tracker = Tracker(config.tracking.uri)
+        run_id = marker.read_text().strip()
+        try:
+            if summaries:
+                from ccframe.figures import plot_comparison
+
+                figure = plot_comparison(summaries, list(config.scenario.metrics),
+                                         sweep / "figures" / "comparison.png",
+                                         f"{config.scenario.description}: {len(summaries)} jobs")
+                tracker.client.log_artifact(run_id, str(figure), "figures")
+        finally:
+            tracker.finish(run_id)
+
+
+def parent_run_id(sweep_dir: str) -> str | None:
+    """The id of the multirun's parent run, if the sweep has one."""
+    marker = Path(sweep_dir) / PARENT_RUN_FILE
+    return marker.read_text().strip() if marker.exists() else None
+
+
+def _job_summaries(sweep: Path) -> dict[str, Any]:
+    import polars as pl
+    import yaml
+
+    from ccframe.outputs import SUMMARY_FILE
+
+    summaries = {}
+    for path in sorted(sweep.glob(f"*/{SUMMARY_FILE}"), key=lambda p: int(p.parent.name)
+                       if p.parent.name.isdigit() else p.parent.name):
+        overrides_file = path.parent / ".hydra" / "overrides.yaml"
+        label = " ".join(yaml.safe_load(overrides_file.read_text())) if overrides_file.exists() else path.parent.name
+        summaries[label] = pl.read_parquet(path)
+    return summaries
