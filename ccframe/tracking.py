@@ -38,8 +38,9 @@ def experiment_name(settings: Settings) -> str:
 
 
 def run_name(overrides: Sequence[str]) -> str:
-    """A run's name: its overrides, or ``defaults``."""
-    return " ".join(overrides)[:250] or "defaults"
+    """A run's name: its overrides but those about tracking itself, or ``defaults``."""
+    shown = [o for o in overrides if not o.lstrip("+~").startswith("tracking.")]
+    return " ".join(shown)[:250] or "defaults"
 
 
 def flatten(node: Any, prefix: str = "") -> dict[str, str]:
