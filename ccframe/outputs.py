@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import polars as pl
 from omegaconf import OmegaConf
 
 from ccframe.results import RunResult
@@ -18,20 +19,28 @@ REPLICATES_FILE = "replicates.parquet"
 FIGURES_DIR = "figures"
 
 
-def save_outputs(result: RunResult, folder: Path, figures: bool = True) -> Path:
-    """Write ``result`` into ``folder`` (created if needed); return the folder."""
+def save_outputs(result: RunResult, folder: Path) -> Path:
+    """Write ``result``'s config and results into ``folder`` (created if needed); return it."""
     folder.mkdir(parents=True, exist_ok=True)
     if result.config is not None:
         (folder / CONFIG_FILE).write_text(OmegaConf.to_yaml(result.config, resolve=True))
     result.summary.write_parquet(folder / SUMMARY_FILE)
     result.replicates.write_parquet(folder / REPLICATES_FILE)
-    if figures:
-        from ccframe.figures import plot_metrics
-
-        scenario = result.settings.scenario
-        plot_metrics(result.summary, scenario.metrics, folder / FIGURES_DIR / f"{scenario.name}.png",
-                     f"{scenario.description} — {result.settings.replicates} replicates, 95% CI")
     return folder
+
+
+def figure_spec(settings) -> dict:
+    """What the run's figure shows: the scenario's metrics, its file name and title."""
+    scenario = settings.scenario
+    return {"metrics": list(scenario.metrics), "name": scenario.name,
+            "title": f"{scenario.description} — {settings.replicates} replicates, 95% CI"}
+
+
+def draw_figure(summary: pl.DataFrame, folder: Path, metrics: list[str], name: str, title: str) -> Path:
+    """The run's figure, ``figures/<name>.png``: each metric by year with its CI band."""
+    from ccframe.figures import plot_metrics
+
+    return plot_metrics(summary, metrics, folder / FIGURES_DIR / f"{name}.png", title)
 
 
 def artifact_files(folder: Path) -> list[Path]:

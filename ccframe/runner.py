@@ -14,10 +14,11 @@ import numpy as np
 from omegaconf import DictConfig, OmegaConf
 
 from ccframe.model import CoevolutionModel, MechanismError, ModelError
-from ccframe.outputs import save_outputs
+from ccframe.outputs import draw_figure, figure_spec, save_outputs
 from ccframe.plugins import config_searchpath, mechanism_registry
 from ccframe.results import RunResult, replicate_frame, summarise
 from ccframe.settings import Settings, validate
+from ccframe.uploader import BackgroundUploader
 
 CONFIG_MODULE = "ccframe.conf"
 CONFIG_NAME = "config"
@@ -77,22 +78,29 @@ class Job:
 def run_job(settings: Settings, config: Any, job: Job, progress: Progress | None = None) -> RunResult:
     """Run, keep the results in ``job.folder``, then log them to MLflow if tracking is on.
 
-    A simulation that fails is logged as a FAILED run before the error propagates; a
-    tracking store that cannot be reached costs a warning, never the results.
+    The upload is prepared by a worker process while the model runs. A simulation that
+    fails is logged as a FAILED run before the error propagates; a tracking store that
+    cannot be reached costs a warning, never the results.
     """
+    if not settings.tracking.enabled:
+        result = run(settings, config, progress)
+        save_outputs(result, job.folder)
+        if settings.tracking.figures:
+            draw_figure(result.summary, job.folder, **figure_spec(settings))
+        return result
     from ccframe import tracking
 
-    enabled = settings.tracking.enabled
-    parent = tracking.parent_run_id(job.sweep_dir) if enabled and job.sweep_dir else None
+    uploader = BackgroundUploader(tracking.tracking_uri(settings.tracking.uri))
+    parent = tracking.parent_run_id(job.sweep_dir) if job.sweep_dir else None
     try:
         result = run(settings, config, progress)
     except (MechanismError, ModelError) as exc:
-        if enabled:
-            _guarded(lambda: tracking.log_failure(settings, job.overrides, str(exc), parent), job)
+        uploader.cancel()
+        _guarded(lambda: tracking.log_failure(settings, job.overrides, str(exc), parent), job)
         raise
-    save_outputs(result, job.folder, figures=settings.tracking.figures)
-    if enabled:
-        _guarded(lambda: tracking.log_run(result, job.overrides, job.folder, parent), job)
+    save_outputs(result, job.folder)
+    tracking.write_manifest(result, job.overrides, job.folder, parent)
+    _guarded(lambda: uploader.upload(job.folder), job)
     return result
 
 

@@ -9,6 +9,7 @@ a run is logged.
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from collections.abc import Iterable, Mapping, Sequence
@@ -19,7 +20,7 @@ from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 
 import ccframe
-from ccframe.outputs import artifact_files
+from ccframe.outputs import artifact_files, figure_spec
 from ccframe.results import RunResult
 from ccframe.settings import Settings
 
@@ -158,20 +159,60 @@ def _now_ms() -> int:
     return int(time.time() * 1000)
 
 
-def log_run(result: RunResult, overrides: Sequence[str], folder: Path | None,
-            parent_run_id: str | None = None) -> str:
-    """Log a finished run to the configured store; return its run id."""
+MANIFEST_FILE = "run.json"
+UPLOADED_FILE = ".uploaded"
+
+
+def write_manifest(result: RunResult, overrides: Sequence[str], folder: Path,
+                   parent_run_id: str | None = None) -> Path:
+    """Record in ``folder`` everything needed to log the run, so it can be uploaded any time.
+
+    Together with the files of :func:`ccframe.outputs.save_outputs` the folder is a
+    complete record of the run: the upload needs nothing from the process that ran it.
+    """
     settings = result.settings
-    tracker = Tracker(settings.tracking.uri)
-    run_id = tracker.start(experiment_name(settings), run_name(overrides),
-                           run_tags(settings, overrides), parent_run_id)
+    config = OmegaConf.to_container(result.config, resolve=True) if result.config is not None else {}
+    manifest = {
+        "tracking_uri": tracking_uri(settings.tracking.uri),
+        "experiment": experiment_name(settings),
+        "run_name": run_name(overrides),
+        "tags": run_tags(settings, overrides),
+        "params": flatten(config),
+        "parent_run_id": parent_run_id,
+        "figure": figure_spec(settings) if settings.tracking.figures else None,
+    }
+    path = folder / MANIFEST_FILE
+    path.write_text(json.dumps(manifest, indent=1))
+    return path
+
+
+def upload(folder: Path) -> str:
+    """Log the run recorded in ``folder`` (see :func:`write_manifest`); return its run id.
+
+    Draws the figures first if the manifest asks for them. A folder already uploaded
+    is not uploaded again: its run id is returned.
+    """
+    import polars as pl
+
+    from ccframe.outputs import SUMMARY_FILE, draw_figure
+
+    done = folder / UPLOADED_FILE
+    if done.exists():
+        return done.read_text().strip()
+    manifest = json.loads((folder / MANIFEST_FILE).read_text())
+    summary = pl.read_parquet(folder / SUMMARY_FILE)
+    if manifest["figure"]:
+        draw_figure(summary, folder, **manifest["figure"])
+    tracker = Tracker(manifest["tracking_uri"])
+    run_id = tracker.start(manifest["experiment"], manifest["run_name"], manifest["tags"],
+                           manifest["parent_run_id"])
     try:
-        config = OmegaConf.to_container(result.config, resolve=True) if result.config is not None else {}
-        tracker.log_result(run_id, flatten(config), metric_series(result.summary), folder)
+        tracker.log_result(run_id, manifest["params"], metric_series(summary), folder)
     except BaseException as exc:
         tracker.finish(run_id, ok=False, error=f"{type(exc).__name__}: {exc}")
         raise
     tracker.finish(run_id)
+    done.write_text(run_id)
     return run_id
 
 
