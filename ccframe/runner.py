@@ -78,29 +78,29 @@ class Job:
 def run_job(settings: Settings, config: Any, job: Job, progress: Progress | None = None) -> RunResult:
     """Run, keep the results in ``job.folder``, then log them to MLflow if tracking is on.
 
-    The upload is prepared by a worker process while the model runs. A simulation that
+    A worker process imports MLflow and opens the store while the model runs. A simulation that
     fails is logged as a FAILED run before the error propagates; a tracking store that
     cannot be reached costs a warning, never the results.
     """
-    if not settings.tracking.enabled:
-        result = run(settings, config, progress)
-        save_outputs(result, job.folder)
-        if settings.tracking.figures:
-            draw_figure(result.summary, job.folder, **figure_spec(settings))
-        return result
-    from ccframe import tracking
+    uploader = None
+    if settings.tracking.enabled:
+        from ccframe import tracking
 
-    uploader = BackgroundUploader(tracking.tracking_uri(settings.tracking.uri))
-    parent = tracking.parent_run_id(job.sweep_dir) if job.sweep_dir else None
+        uploader = BackgroundUploader(tracking.tracking_uri(settings.tracking.uri))
+        parent = tracking.parent_run_id(job.sweep_dir) if job.sweep_dir else None
     try:
         result = run(settings, config, progress)
     except (MechanismError, ModelError) as exc:
-        uploader.cancel()
-        _guarded(lambda: tracking.log_failure(settings, job.overrides, str(exc), parent), job)
+        if uploader:
+            uploader.cancel()
+            _guarded(lambda: tracking.log_failure(settings, job.overrides, str(exc), parent), job)
         raise
     save_outputs(result, job.folder)
-    tracking.write_manifest(result, job.overrides, job.folder, parent)
-    _guarded(lambda: uploader.upload(job.folder), job)
+    if settings.tracking.figures:
+        draw_figure(result.summary, job.folder, **figure_spec(settings))
+    if uploader:
+        tracking.write_manifest(result, job.overrides, job.folder, parent)
+        _guarded(lambda: uploader.upload(job.folder), job)
     return result
 
 

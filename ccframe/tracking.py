@@ -20,7 +20,7 @@ from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 
 import ccframe
-from ccframe.outputs import artifact_files, figure_spec
+from ccframe.outputs import artifact_files
 from ccframe.results import RunResult
 from ccframe.settings import Settings
 
@@ -179,7 +179,6 @@ def write_manifest(result: RunResult, overrides: Sequence[str], folder: Path,
         "tags": run_tags(settings, overrides),
         "params": flatten(config),
         "parent_run_id": parent_run_id,
-        "figure": figure_spec(settings) if settings.tracking.figures else None,
     }
     path = folder / MANIFEST_FILE
     path.write_text(json.dumps(manifest, indent=1))
@@ -189,20 +188,17 @@ def write_manifest(result: RunResult, overrides: Sequence[str], folder: Path,
 def upload(folder: Path) -> str:
     """Log the run recorded in ``folder`` (see :func:`write_manifest`); return its run id.
 
-    Draws the figures first if the manifest asks for them. A folder already uploaded
-    is not uploaded again: its run id is returned.
+    A folder already uploaded is not uploaded again: its run id is returned.
     """
     import polars as pl
 
-    from ccframe.outputs import SUMMARY_FILE, draw_figure
+    from ccframe.outputs import SUMMARY_FILE
 
     done = folder / UPLOADED_FILE
     if done.exists():
         return done.read_text().strip()
     manifest = json.loads((folder / MANIFEST_FILE).read_text())
     summary = pl.read_parquet(folder / SUMMARY_FILE)
-    if manifest["figure"]:
-        draw_figure(summary, folder, **manifest["figure"])
     tracker = Tracker(manifest["tracking_uri"])
     run_id = tracker.start(manifest["experiment"], manifest["run_name"], manifest["tags"],
                            manifest["parent_run_id"])

@@ -1,6 +1,6 @@
 """Upload a run's folder to MLflow from a second process that warms up while the model runs.
 
-Importing MLflow and matplotlib and opening the store take longer than a default run.
+Importing MLflow and opening its store take longer than a default run.
 A worker started when a job starts does that on another core, then uploads the folder
 the job hands it (see :func:`ccframe.tracking.upload`), so tracking costs the job little
 more than the upload itself. ``python -m ccframe.uploader URI`` is the worker.
@@ -47,11 +47,9 @@ class BackgroundUploader:
 
 
 def _warm_up(uri: str) -> None:
-    """Import MLflow and matplotlib and open the store, so the upload itself is quick."""
-    from ccframe.figures import pyplot
+    """Import MLflow and open the store, so the upload itself is quick."""
     from ccframe.tracking import Tracker
 
-    pyplot()
     try:
         Tracker(uri).client.search_experiments(max_results=1)
     except Exception:  # noqa: BLE001 - the upload reports what is wrong with the store

@@ -119,3 +119,19 @@ def test_metric_series_has_mean_and_companions_per_year():
     series = metric_series(summary)
     assert ("m", 2.0, 1) in series and ("m_ci_high", 2.5, 1) in series
     assert any(k == "m_sd" and s == 1 and v != v for k, v, s in series)  # a missing sd is NaN
+
+
+def test_the_run_folder_is_a_complete_record_uploaded_only_once(fund_run):
+    from ccframe.tracking import upload
+
+    client, run, cwd = fund_run
+    folder = next(cwd.glob("outputs/*/*/run.json")).parent
+    assert upload(folder) == run.info.run_id
+    experiment = client.get_experiment_by_name("fund")
+    assert len(client.search_runs([experiment.experiment_id])) == 1
+    (folder / ".uploaded").unlink()
+    again = upload(folder)  # a fresh upload from the folder alone reproduces the run
+    copy = client.get_run(again)
+    assert copy.data.params == run.data.params
+    assert [m.value for m in client.get_metric_history(again, "output_index")] == \
+        [m.value for m in client.get_metric_history(run.info.run_id, "output_index")]
