@@ -23,13 +23,16 @@ import time
 
 
 def timed(args: list[str], cwd: str) -> float:
+    """Wall seconds of one command, its output discarded."""
     start = time.perf_counter()
     subprocess.run(args, cwd=cwd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     return time.perf_counter() - start
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    """Time the three variants alternately and print a Markdown table of medians."""
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("overrides", nargs="*", default=["+scenario=fund", "ctrans=3000"])
     options = parser.parse_args()

@@ -21,7 +21,7 @@ def effective_suppliers(scales, smallest_scale: float) -> float:
 
 
 def cluster_marginal_cost(c0: float, n_eff: float) -> float:
-    """c = c0 / N^(1/3): the cluster's marginal cost, decreasing in its size (eqs 1-3)."""
+    """C = c0 / N^(1/3): the cluster's marginal cost, decreasing in its size (eqs 1-3)."""
     return c0 / np.cbrt(n_eff)
 
 

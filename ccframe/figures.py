@@ -10,7 +10,7 @@ import polars as pl
 
 
 def pyplot():
-    """matplotlib's pyplot on the non-interactive Agg backend (imported on first use)."""
+    """Matplotlib's pyplot on the non-interactive Agg backend (imported on first use)."""
     import matplotlib
 
     matplotlib.use("Agg")

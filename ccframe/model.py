@@ -68,6 +68,7 @@ class CoevolutionModel(mesa.Model):
         settings: the run's validated settings (see :func:`ccframe.settings.validate`).
         seed: the replicate's seed; an int or a ``numpy.random.SeedSequence``. All
             randomness goes through ``self.rng``.
+
     """
 
     def __init__(self, settings: Settings, seed: int | np.random.SeedSequence = 0) -> None:
@@ -117,31 +118,33 @@ class CoevolutionModel(mesa.Model):
 
     def add_suppliers(self, count: int, **values) -> np.ndarray:
         """Add ``count`` suppliers (columns given as scalars or arrays); returns their rows."""
-        rows = self.suppliers.add(count, entry_year=self.year, **values)
-        for row in rows.tolist():
-            self._supplier_agents[row] = Supplier(self, row)
-        return rows
+        return self._add(self.suppliers, self._supplier_agents, Supplier, count, values)
 
     def remove_suppliers(self, rows: np.ndarray) -> None:
         """Take suppliers out of the model (exit); their rows keep their last values."""
-        self.suppliers.deactivate(rows)
-        for row in np.asarray(rows).tolist():
-            self._supplier_agents.pop(row).remove()
+        self._remove(self.suppliers, self._supplier_agents, rows)
 
     def add_servers(self, count: int, **values) -> np.ndarray:
         """Add ``count`` servers at demand-weighted observation locations; returns their rows."""
         if "x" not in values:
             values["x"], values["y"] = self.demand.sample_locations(count, self.rng)
-        rows = self.servers.add(count, entry_year=self.year, **values)
-        for row in rows.tolist():
-            self._server_agents[row] = Server(self, row)
-        return rows
+        return self._add(self.servers, self._server_agents, Server, count, values)
 
     def remove_servers(self, rows: np.ndarray) -> None:
         """Take servers out of the model; suppliers re-match among the rest next year."""
-        self.servers.deactivate(rows)
+        self._remove(self.servers, self._server_agents, rows)
+
+    def _add(self, table: AgentTable, views: dict, agent_class: type, count: int, values: dict) -> np.ndarray:
+        rows = table.add(count, entry_year=self.year, **values)
+        for row in rows.tolist():
+            views[row] = agent_class(self, row)
+        return rows
+
+    @staticmethod
+    def _remove(table: AgentTable, views: dict, rows: np.ndarray) -> None:
+        table.deactivate(rows)
         for row in np.asarray(rows).tolist():
-            self._server_agents.pop(row).remove()
+            views.pop(row).remove()
 
     def transaction_times(self, rows: np.ndarray | None = None) -> np.ndarray:
         """Transport plus customs time per server (eq. 11's summand).
@@ -190,7 +193,8 @@ class CoevolutionModel(mesa.Model):
         except Exception as exc:
             culprit = blame(self._pm, hook_name, exc) or "unknown"
             plugin = self.settings.mechanisms.get(culprit.split("=")[0])
-            origin = f" from plugin {plugin.info.plugin} ({plugin.info.distribution} {plugin.info.version})" if plugin else ""
+            info = plugin.info if plugin else None
+            origin = f" from plugin {info.plugin} ({info.distribution} {info.version})" if info else ""
             raise MechanismError(f"mechanism {culprit}{origin} failed in {hook_name} "
                                  f"in year {self.year}: {type(exc).__name__}: {exc}") from exc
 

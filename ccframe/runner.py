@@ -92,8 +92,9 @@ def run_job(settings: Settings, config: Any, job: Job, progress: Progress | None
         result = run(settings, config, progress)
     except (MechanismError, ModelError) as exc:
         if uploader:
+            error = str(exc)
             uploader.cancel()
-            _guarded(lambda: tracking.log_failure(settings, job.overrides, str(exc), parent), job)
+            _guarded(lambda: tracking.log_failure(settings, job.overrides, error, parent), job)
         raise
     save_outputs(result, job.folder)
     if settings.tracking.figures:

@@ -8,7 +8,7 @@ import numpy as np
 
 
 def safe_ratio(numerator: float, denominator: float) -> float:
-    """numerator / denominator, or NaN when the denominator is zero (an empty group)."""
+    """Numerator / denominator, or NaN when the denominator is zero (an empty group)."""
     return float(numerator / denominator) if denominator else math.nan
 
 

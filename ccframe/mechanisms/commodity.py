@@ -171,4 +171,5 @@ def _assign(output: np.ndarray, servers: np.ndarray, sellable: np.ndarray,
 
 @hookimpl
 def ccframe_register_mechanisms(register) -> None:
+    """Register this module's mechanism with ccframe."""
     register(CournotCommodity)

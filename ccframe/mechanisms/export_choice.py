@@ -59,4 +59,5 @@ class LogitExportChoice(Mechanism):
 
 @hookimpl
 def ccframe_register_mechanisms(register) -> None:
+    """Register this module's mechanism with ccframe."""
     register(LogitExportChoice)

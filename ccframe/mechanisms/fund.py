@@ -113,4 +113,5 @@ class CIFFund(Mechanism):
 
 @hookimpl
 def ccframe_register_mechanisms(register) -> None:
+    """Register this module's mechanism with ccframe."""
     register(CIFFund)

@@ -87,4 +87,5 @@ class VisionInformation(Mechanism):
 
 @hookimpl
 def ccframe_register_mechanisms(register) -> None:
+    """Register this module's mechanism with ccframe."""
     register(VisionInformation)

@@ -104,4 +104,5 @@ class ProfitLifecycle(Mechanism):
 
 @hookimpl
 def ccframe_register_mechanisms(register) -> None:
+    """Register this module's mechanism with ccframe."""
     register(ProfitLifecycle)

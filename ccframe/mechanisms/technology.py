@@ -29,7 +29,8 @@ class LearningParams:
     transport_progress_ts: float = fraction("yearly relative fall of a TS server's transport time")
     transport_progress_es: float = fraction("yearly relative fall of an ES server's transport time")
     transport_time_min: float = positive("floor of any transport time (days)")
-    freight_speed_elasticity: float = bounded(0, 5, doc="transport time ∝ (freight_reference / ctrans)^e: freight buys speed")
+    freight_speed_elasticity: float = bounded(
+        0, 5, doc="transport time ∝ (freight_reference / ctrans)^e: freight buys speed")
     freight_reference: float = positive("C_trans at which transport times are as configured")
     reproduction_progress_ts: float = fraction("yearly relative fall of t_r, TS exporters")
     reproduction_progress_es: float = fraction("yearly relative fall of t_r, CBEC exporters")
@@ -85,4 +86,5 @@ class LearningTechnology(Mechanism):
 
 @hookimpl
 def ccframe_register_mechanisms(register) -> None:
+    """Register this module's mechanism with ccframe."""
     register(LearningTechnology)
