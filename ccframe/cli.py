@@ -61,11 +61,68 @@ def app(config: DictConfig) -> None:
         print(result.table(scenario.metrics))
 
 
+#: Hydra flags that take a value, so the value is not mistaken for an override.
+VALUE_FLAGS = {"--config-path", "-cp", "--config-name", "-cn", "--config-dir", "-cd",
+               "--cfg", "-c", "--package", "-p", "--experimental-rerun", "--info", "-i"}
+
+
+def overrides_in(args: list[str]) -> list[str]:
+    """The Hydra overrides among command-line arguments (not flags, not their values)."""
+    overrides, skip = [], False
+    for arg in args:
+        if skip:
+            skip = False
+        elif arg in VALUE_FLAGS:
+            skip = arg not in ("--info", "-i")
+        elif not arg.startswith("-"):
+            overrides.append(arg)
+    return overrides
+
+
+def check_config_groups(overrides: list[str]) -> None:
+    """Fail in one line when an override names a config group or option that does not exist.
+
+    Hydra would report it over several lines, or as an unknown key further on; the usual
+    cause is a plugin that is not installed (``+mechanism=...``), so say what is available.
+    Only the group overrides (no dotted keys, no sweeps) are composed for this check.
+    """
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+    from hydra.errors import HydraException, MissingConfigException
+
+    try:
+        parsed = OverridesParser.create().parse_overrides(overrides)
+    except HydraException:
+        return  # Hydra reports a malformed override itself
+    groups = [o.input_line for o in parsed
+              if not o.is_sweep_override() and "." not in o.key_or_group and not o.is_delete()]
+    try:
+        config = runner.compose(groups)
+    except MissingConfigException as exc:
+        group = (exc.missing_cfg_file or "").rsplit("/", 1)
+        options = ", ".join(exc.options or []) or "none installed"
+        if len(group) == 2:
+            fail(f"{group[0]}: no such option {group[1]!r} (no such mechanism or scenario); "
+                 f"available: {options}", EXIT_CONFIG)
+        fail(" ".join(str(exc).split()), EXIT_CONFIG)
+    except Exception:  # noqa: BLE001 - anything else is reported by Hydra or the validator
+        return
+    try:
+        runner.settings_from(config)
+    except ConfigError as exc:
+        fail(str(exc), EXIT_CONFIG)
+
+
 def main() -> None:
     """Entry point of ``python -m ccframe`` and the ``ccframe`` script."""
+    args = sys.argv[1:]
+    if args[:1] == ["plugins"]:
+        from ccframe.plugin_listing import print_plugins
+
+        sys.exit(print_plugins(args[1:]))
     try:
         extra = runner.searchpath_override()
+        check_config_groups(overrides_in(args))
     except PluginError as exc:
         fail(str(exc), EXIT_CONFIG)
-    sys.argv = [sys.argv[0], *sys.argv[1:], *extra]
+    sys.argv = [sys.argv[0], *args, *extra]
     app()

@@ -34,6 +34,7 @@ SERVER_COLUMNS = {
     "transport_time": float, "capacity": float, "funds": float,
     "variable_cost": float, "cif": float, "demand": float, "supply": float, "sold": float,
     "revenue": float, "cost": float, "profit": float, "entry_year": np.int16,
+    "demand_access": float, "price_premium": float,
 }
 EVOLUTION_PHASES = ("ccframe_update_context", "ccframe_progress_technology",
                     "ccframe_enter_expand_exit", "ccframe_choose_export_mode")
@@ -128,6 +129,7 @@ class CoevolutionModel(mesa.Model):
         """Add ``count`` servers at demand-weighted observation locations; returns their rows."""
         if "x" not in values:
             values["x"], values["y"] = self.demand.sample_locations(count, self.rng)
+        values.setdefault("demand_access", 1.0)
         return self._add(self.servers, self._server_agents, Server, count, values)
 
     def remove_servers(self, rows: np.ndarray) -> None:

@@ -168,6 +168,9 @@ def _mechanisms(config: dict[str, Any], registry: dict[str, dict[str, MechanismI
     for key, node in config.items():
         if key in known:
             continue
+        if isinstance(node, str):  # `+group=option` for a config group nobody installed
+            raise ConfigError(f"{key}: no such config group, so no mechanism {node!r} (is the plugin that "
+                              f"provides it installed?); available mechanisms: {_listing(registry)}")
         if not (isinstance(node, dict) and "impl" in node):
             raise ConfigError(f"{key}: unknown key; top-level keys are "
                               f"{', '.join(sorted(known | set(registry)))}")
@@ -194,6 +197,10 @@ def _mechanisms(config: dict[str, Any], registry: dict[str, dict[str, MechanismI
         raise ConfigError(f"{missing[0]}: mechanism slot not configured; "
                           f"set {missing[0]}.impl to one of {', '.join(sorted(registry.get(missing[0], {})))}")
     return active
+
+
+def _listing(registry: dict[str, dict[str, MechanismInfo]]) -> str:
+    return "; ".join(f"{slot}: {', '.join(sorted(impls))}" for slot, impls in sorted(registry.items()))
 
 
 def _check_relations(s: Settings) -> None:

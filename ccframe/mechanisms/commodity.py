@@ -82,11 +82,16 @@ class CournotCommodity(Mechanism):
 
     @hookimpl
     def ccframe_match_supply_demand(self, model, year: int) -> None:
-        """Servers sell min(supply, price-adjusted visible demand, capacity); suppliers share it."""
+        """Servers sell min(supply, price-adjusted visible demand, capacity); suppliers share it.
+
+        A server serves the share ``demand_access`` of what it sees (1 unless a plugin,
+        such as demand personalisation, restricts it).
+        """
         sup, sv = model.suppliers, model.servers
         m = model.settings.market
         servers = sv.active_rows()
-        demand = self.visible * (sv["cif"][servers] / m.reference_price) ** -m.price_elasticity
+        price_response = (sv["cif"][servers] / m.reference_price) ** -m.price_elasticity
+        demand = self.visible * sv["demand_access"][servers] * price_response
         capacity = model.capacities(servers)
         sellable = np.minimum(demand, capacity)
         sv["demand"][servers], sv["capacity"][servers] = demand, capacity

@@ -48,6 +48,15 @@ class CIFFund(Mechanism):
             raise ConfigError(f"{slot}.ts_iexp: context.r_fixed0 + context.r_insu + ts_iexp must "
                               f"be < 1 (eq. 4's denominator), got {total:g}")
 
+    def payment_factor(self) -> float:
+        """Present value of one unit of CBEC revenue paid ``settlement_days`` after delivery.
+
+        Subclasses that change how CBEC money reaches suppliers (an escrow platform, say)
+        override this one method.
+        """
+        p = self.params
+        return (1.0 + p.discount_rate) ** (-p.settlement_days / 365.0)
+
     @hookimpl
     def ccframe_quote_prices(self, model, year: int) -> None:
         """Eq. (8) variable cost and eq. (4) CIF price for every active server."""
@@ -64,14 +73,18 @@ class CIFFund(Mechanism):
 
     @hookimpl
     def ccframe_settle_funds(self, model, year: int) -> None:
-        """Pay suppliers by eq. (5) or (6); servers keep the CIF price less their costs."""
+        """Pay suppliers by eq. (5) or (6); servers keep the CIF price less their costs.
+
+        A server sells at its CIF price times (1 + ``price_premium``), 0 unless a plugin
+        (such as demand personalisation) sets a premium; CBEC suppliers share it via R_re.
+        """
         sup, sv, ctx, s = model.suppliers, model.servers, model.context, model.settings
         p = self.params
         rows = sup.active_rows()
         sold, partner = sup["sold"][rows], sup["partner"][rows]
-        cif = np.where(partner >= 0, sv["cif"][np.maximum(partner, 0)], 0.0)
-        delay = (1.0 + p.discount_rate) ** (-p.settlement_days / 365.0)
-        cbec = equations.cbec_revenue(sold, cif, p.revenue_share) * delay
+        sale_price = sv["cif"] * (1.0 + sv["price_premium"])
+        cif = np.where(partner >= 0, sale_price[np.maximum(partner, 0)], 0.0)
+        cbec = equations.cbec_revenue(sold, cif, p.revenue_share) * self.payment_factor()
         traditional = equations.traditional_revenue(sold, model.market.price)
         revenue = np.where(sup["mode"][rows] == ES, cbec, traditional)
         sup["revenue"][rows] = revenue
@@ -79,9 +92,9 @@ class CIFFund(Mechanism):
         sup["funds"][rows] += sup["profit"][rows]
 
         servers = sv.active_rows()
-        kind, units, price = sv["kind"][servers], sv["sold"][servers], sv["cif"][servers]
+        kind, units, price = sv["kind"][servers], sv["sold"][servers], sale_price[servers]
         paid_to_supplier = np.where(kind == ES, p.revenue_share * price, sv["variable_cost"][servers])
-        unit_cost = paid_to_supplier + s.ctrans + (ctx.r_fixed + ctx.r_insu) * price
+        unit_cost = paid_to_supplier + s.ctrans + (ctx.r_fixed + ctx.r_insu) * sv["cif"][servers]
         sv["revenue"][servers] = units * price
         sv["cost"][servers] = units * unit_cost + p.server_fixed_cost
         sv["profit"][servers] = sv["revenue"][servers] - sv["cost"][servers]
