@@ -94,7 +94,7 @@ def run_job(settings: Settings, config: Any, job: Job, progress: Progress | None
         if uploader:
             error = str(exc)
             uploader.cancel()
-            _guarded(lambda: tracking.log_failure(settings, job.overrides, error, parent), job)
+            _guarded(lambda: tracking.log_failure(settings, config, job.overrides, error, parent), job)
         raise
     save_outputs(result, job.folder)
     if settings.tracking.figures:

@@ -212,12 +212,14 @@ def upload(folder: Path) -> str:
     return run_id
 
 
-def log_failure(settings: Settings, overrides: Sequence[str], error: str,
+def log_failure(settings: Settings, config: Any, overrides: Sequence[str], error: str,
                 parent_run_id: str | None = None) -> str:
-    """Record a run that failed while simulating: its tags, error and FAILED status."""
+    """Record a run that failed while simulating: its params, tags, error and FAILED status."""
     tracker = Tracker(settings.tracking.uri)
     run_id = tracker.start(experiment_name(settings), run_name(overrides),
                            run_tags(settings, overrides), parent_run_id)
+    params = flatten(OmegaConf.to_container(config, resolve=True)) if config is not None else {}
+    tracker.log_result(run_id, params, [], None)
     tracker.finish(run_id, ok=False, error=error)
     return run_id
 

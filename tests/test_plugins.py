@@ -166,3 +166,60 @@ def test_determinism_does_not_depend_on_an_unused_plugin(ccframe_plugin):
     ccframe_plugin(plugin_module(Fragile))
     assert np.array_equal(small_run(["seed=3"]).summary["mean"].to_numpy(),
                           before["mean"].to_numpy(), equal_nan=True)
+
+
+def test_the_plugin_guide_reference_is_generated_from_the_hookspecs():
+    from pathlib import Path
+
+    from ccframe.hookdoc import BEGIN, END, hook_reference
+
+    guide = (Path(__file__).parents[1] / "docs" / "PLUGINS.md").read_text()
+    section = guide.split(BEGIN, 1)[1].split(END, 1)[0]
+    assert section.strip() == hook_reference().strip(), "run: python -m ccframe.hookdoc docs/PLUGINS.md"
+
+
+def test_a_failing_plugin_fails_its_own_job_and_the_sweep_goes_on(tmp_path):
+    import os
+    import subprocess
+
+    from mlflow import MlflowClient
+
+    (tmp_path / "fragile_plugin.py").write_text(textwrap.dedent('''
+        from dataclasses import dataclass
+        from ccframe import hookimpl
+        from ccframe.mechanism import Mechanism
+        from ccframe.params import fraction
+
+        @dataclass(frozen=True)
+        class Params:
+            rate: float = fraction("a share")
+
+        class Fragile(Mechanism):
+            slot, name, Params = "fragile", "boom", Params
+
+            @hookimpl
+            def ccframe_produce(self, model, year):
+                if year == 2:
+                    raise ValueError("cannot produce")
+
+        @hookimpl
+        def ccframe_register_mechanisms(register):
+            register(Fragile)
+    '''))
+    info = tmp_path / "fragile_plugin-0.1.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: fragile-plugin\nVersion: 0.1\n")
+    (info / "entry_points.txt").write_text("[ccframe]\nfragile = fragile_plugin\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("HYDRA_", "MLFLOW_"))}
+    env["PYTHONPATH"] = str(tmp_path)
+    run = subprocess.run([sys.executable, "-m", "ccframe", "-m", "+fragile.impl=boom", "+fragile.rate=0.1",
+                          "years=3,1", "replicates=2"], cwd=tmp_path, env=env, capture_output=True, text=True,
+                         timeout=600)
+    assert run.returncode == 0, run.stderr
+    assert "mechanism fragile=boom from plugin fragile (fragile-plugin 0.1) failed in ccframe_produce" in run.stderr
+    client = MlflowClient(tracking_uri=f"sqlite:///{tmp_path / 'mlflow.db'}")
+    runs = client.search_runs([client.get_experiment_by_name("standard").experiment_id])
+    children = {r.data.params["years"]: r for r in runs if "mlflow.parentRunId" in r.data.tags}
+    assert {years: r.info.status for years, r in children.items()} == {"3": "FAILED", "1": "FINISHED"}
+    failed = children["3"]
+    assert "failed in ccframe_produce in year 2" in failed.data.tags["ccframe.error"]

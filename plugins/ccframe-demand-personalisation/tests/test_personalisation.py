@@ -2,9 +2,9 @@
 
 import polars as pl
 import pytest
-from ccframe.testing import small_run
-
 from ccframe_demand_personalisation.mechanism import NichePersonalisation, PersonalisationParams
+
+from ccframe.testing import small_run
 
 SELECT = ["+mechanism=demand_personalisation"]
 

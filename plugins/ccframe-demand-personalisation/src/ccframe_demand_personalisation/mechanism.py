@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+
 from ccframe import hookimpl
 from ccframe.agents import ES
 from ccframe.mechanism import Mechanism

@@ -1,7 +1,6 @@
 """The plugin module ccframe loads through the ``ccframe`` entry point."""
 
 from ccframe import hookimpl
-
 from ccframe_demand_personalisation.mechanism import NichePersonalisation
 
 
