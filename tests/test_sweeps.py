@@ -1,0 +1,34 @@
+"""Sweeps: the same overrides and seed give bit-identical results whatever the launcher."""
+
+import os
+import subprocess
+import sys
+
+import polars as pl
+import pytest
+
+SWEEP = ["-m", "ctrans=3000,4000", "replicates=3", "years=3", "tracking.enabled=false",
+         "hydra.sweep.dir=sweep"]
+
+
+def sweep(cwd, *launcher):
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("HYDRA_", "MLFLOW_"))}
+    run = subprocess.run([sys.executable, "-m", "ccframe", *SWEEP, *launcher], cwd=cwd, env=env,
+                         capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stderr
+    return [pl.read_parquet(cwd / "sweep" / str(job) / "summary.parquet") for job in (0, 1)]
+
+
+@pytest.fixture(scope="module")
+def serial(tmp_path_factory):
+    return sweep(tmp_path_factory.mktemp("serial"))
+
+
+def test_joblib_gives_bit_identical_summaries(serial, tmp_path):
+    parallel = sweep(tmp_path, "hydra/launcher=joblib", "hydra.launcher.n_jobs=2")
+    for one, other in zip(serial, parallel, strict=True):
+        assert one.equals(other)
+
+
+def test_the_jobs_of_a_sweep_differ(serial):
+    assert not serial[0].equals(serial[1])
