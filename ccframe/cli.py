@@ -21,7 +21,7 @@ from omegaconf import DictConfig
 from ccframe import runner
 from ccframe.model import MechanismError, ModelError
 from ccframe.params import ConfigError
-from ccframe.plugins import PluginError
+from ccframe.plugins import PluginError, config_searchpath
 
 EXIT_CONFIG = 2
 EXIT_RUN = 1
@@ -93,10 +93,11 @@ def check_config_groups(overrides: list[str]) -> None:
         parsed = OverridesParser.create().parse_overrides(overrides)
     except HydraException:
         return  # Hydra reports a malformed override itself
-    groups = [o.input_line for o in parsed
-              if not o.is_sweep_override() and "." not in o.key_or_group and not o.is_delete()]
+    groups = [o for o in parsed if not o.is_sweep_override() and "." not in o.key_or_group and not o.is_delete()]
+    if all(_option_file_exists(o.key_or_group, str(o.value())) for o in groups):
+        return  # the common case, decided without composing
     try:
-        config = runner.compose(groups)
+        config = runner.compose([o.input_line for o in groups])
     except MissingConfigException as exc:
         group = (exc.missing_cfg_file or "").rsplit("/", 1)
         options = ", ".join(exc.options or []) or "none installed"
@@ -110,6 +111,21 @@ def check_config_groups(overrides: list[str]) -> None:
         runner.settings_from(config)
     except ConfigError as exc:
         fail(str(exc), EXIT_CONFIG)
+
+
+def _option_file_exists(group: str, option: str) -> bool:
+    """Whether ``<group>/<option>.yaml`` is in ccframe's config or an installed plugin's."""
+    from importlib.resources import files
+
+    packages = [runner.CONFIG_MODULE] + [p.removeprefix("pkg://") for p in config_searchpath()
+                                         if p.startswith("pkg://")]
+    for package in packages:
+        try:
+            if files(package).joinpath(group, f"{option}.yaml").is_file():
+                return True
+        except ModuleNotFoundError:
+            continue
+    return group.startswith("hydra/")  # Hydra's own groups (launchers, sweepers) live elsewhere
 
 
 def main() -> None:
