@@ -1,4 +1,4 @@
-"""The command line: a thin Hydra app over :mod:`ccframe.runner`.
+"""The command line: a thin Hydra app over :mod:`ccframe.tasks`.
 
 ``python -m ccframe +scenario=fund ctrans=3000`` composes the config, validates it
 (a bad value is one line on stderr and exit status 2), runs the replicates with
@@ -13,12 +13,11 @@ import sys
 from pathlib import Path
 
 import hydra
-import polars as pl
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig
 
-from ccframe import runner
+from ccframe import runner, tasks
 from ccframe.model import MechanismError, ModelError
 from ccframe.params import ConfigError
 from ccframe.plugins import PluginError, config_searchpath
@@ -36,29 +35,21 @@ def fail(message: str, status: int) -> None:
 @hydra.main(version_base=None, config_path=f"pkg://{runner.CONFIG_MODULE}",
             config_name=runner.CONFIG_NAME)
 def app(config: DictConfig) -> None:
-    """Validate, run, keep, log and report one job of a (multi)run."""
+    """Run one job of a (multi)run: the task that ``task=`` names (default: simulate)."""
     logging.getLogger("MESA").setLevel(logging.WARNING)  # Mesa logs every step at INFO
-    try:
-        settings = runner.settings_from(config)
-    except (ConfigError, PluginError) as exc:
-        fail(str(exc), EXIT_CONFIG)
     hydra_config = HydraConfig.get()
     job = runner.Job(overrides=list(hydra_config.overrides.task),
                      folder=Path(hydra_config.runtime.output_dir),
                      sweep_dir=hydra_config.sweep.dir if hydra_config.mode == RunMode.MULTIRUN else None)
-    scenario = settings.scenario
-    print(f"ccframe: scenario {scenario.name} ({scenario.description}): {settings.replicates} "
-          f"replicates x {settings.years} years", file=sys.stderr)
     try:
-        result = runner.run_job(settings, config, job, progress=runner.print_progress)
+        task = tasks.load(config.task.name)
+        task(config, job)
+    except (ConfigError, PluginError) as exc:
+        fail(str(exc), EXIT_CONFIG)
     except (MechanismError, ModelError) as exc:
         if job.sweep_dir is None:
             fail(str(exc), EXIT_RUN)
         print(f"ccframe: error: {exc}", file=sys.stderr)  # the sweep's other jobs go on
-        return
-    with pl.Config(tbl_rows=-1, tbl_cols=-1, tbl_hide_dataframe_shape=True,
-                   tbl_hide_column_data_types=True, tbl_width_chars=200):
-        print(result.table(scenario.metrics))
 
 
 #: Hydra flags that take a value, so the value is not mistaken for an override.
@@ -102,7 +93,7 @@ def check_config_groups(overrides: list[str]) -> None:
         group = (exc.missing_cfg_file or "").rsplit("/", 1)
         options = ", ".join(exc.options or []) or "none installed"
         if len(group) == 2:
-            fail(f"{group[0]}: no such option {group[1]!r} (no such mechanism or scenario); "
+            fail(f"{group[0]}: no such option {group[1]!r} (no such mechanism, scenario or task); "
                  f"available: {options}", EXIT_CONFIG)
         fail(" ".join(str(exc).split()), EXIT_CONFIG)
     except Exception:  # noqa: BLE001 - anything else is reported by Hydra or the validator

@@ -156,7 +156,7 @@ def validate(config: dict[str, Any], registry: dict[str, dict[str, MechanismInfo
     knob_names = [f for f in Knobs.__dataclass_fields__]
     knobs = build(Knobs, {k: config[k] for k in knob_names if k in config}, "")
     sections = {name: build(schema, config.get(name, {}), name) for name, schema in SECTIONS.items()}
-    mechanisms = _mechanisms(config, registry, known=set(knob_names) | set(SECTIONS))
+    mechanisms = _mechanisms(config, registry, known=set(knob_names) | set(SECTIONS) | {"task"})
     settings = Settings(**vars(knobs), **sections, mechanisms=mechanisms)
     _check_relations(settings)
     return settings

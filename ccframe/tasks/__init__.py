@@ -1,0 +1,30 @@
+"""What a ``python -m ccframe`` job does, chosen by ``task=<name>`` (the config group ``conf/task/``).
+
+A task is a function ``run(config, job)`` that validates the parts of the composed config it
+reads (raising :class:`ccframe.params.ConfigError`), does its work, keeps its outputs in
+``job.folder`` and prints its report. The CLI turns its errors into one-line messages.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from typing import Any
+
+from ccframe.params import ConfigError
+
+#: Task name -> ``module:function``; imported only when chosen, so each task pays for its own imports.
+TASKS = {
+    "simulate": "ccframe.tasks.simulate:run",
+}
+
+Task = Callable[[Any, Any], None]
+
+
+def load(name: str) -> Task:
+    """The task called ``name``, or a ConfigError listing the available ones."""
+    target = TASKS.get(name)
+    if target is None:
+        raise ConfigError(f"task: no such task {name!r}; available: {', '.join(sorted(TASKS))}")
+    module, function = target.split(":")
+    return getattr(importlib.import_module(module), function)

@@ -1,0 +1,22 @@
+"""The ``simulate`` task: validate, run the replicates, keep, log and print the summary."""
+
+from __future__ import annotations
+
+import sys
+
+import polars as pl
+from omegaconf import DictConfig
+
+from ccframe import runner
+
+
+def run(config: DictConfig, job: runner.Job) -> None:
+    """Run the model's replicates for one job and print the scenario's metrics (mean ± 95% CI)."""
+    settings = runner.settings_from(config)
+    scenario = settings.scenario
+    print(f"ccframe: scenario {scenario.name} ({scenario.description}): {settings.replicates} "
+          f"replicates x {settings.years} years", file=sys.stderr)
+    result = runner.run_job(settings, config, job, progress=runner.print_progress)
+    with pl.Config(tbl_rows=-1, tbl_cols=-1, tbl_hide_dataframe_shape=True,
+                   tbl_hide_column_data_types=True, tbl_width_chars=200):
+        print(result.table(scenario.metrics))
