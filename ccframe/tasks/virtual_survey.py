@@ -28,7 +28,8 @@ def run(config: DictConfig, job: runner.Job) -> None:
     world = field_survey(resolved, progress=_progress)
     tables = {"table6_fit": report.fit_table(world.sem),
               "table7_paths": report.path_table(world.sem, task.significance),
-              "table9_loadings": report.loading_table(world.sem)}
+              "table9_loadings": report.loading_table(world.sem),
+              "composite_paths": report.composite_paths(world.sem.spec, world.answers, task.significance)}
     job.folder.mkdir(parents=True, exist_ok=True)
     for name, frame in {**tables, "answers": world.answers, "clusters": world.contexts,
                         "estimates": world.sem.estimates}.items():
@@ -67,3 +68,7 @@ def _print(tables: dict[str, pl.DataFrame], sem: Any, significance: float) -> No
         print(tables["table9_loadings"])
     print(f"supported: {int(paths['supported'].sum())} of {paths.height} hypotheses "
           f"(the paper: 16 of 16): {', '.join(paths.filter(pl.col('supported'))['hypothesis']) or 'none'}")
+    composite = tables["composite_paths"].select("hypothesis", "std", "supported")
+    values = ", ".join(f"{h} {v:+.2f}{'*' if ok else ''}" for h, v, ok in composite.iter_rows())
+    print(f"cross-check on composite scores (no SEM): {int(composite['supported'].sum())} of 16 supported "
+          f"(* = positive, p < {significance:g}): {values}")
