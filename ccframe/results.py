@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import polars as pl
@@ -58,6 +58,7 @@ class RunResult:
     replicates: pl.DataFrame
     config: Any
     settings: Any
+    metric_sources: dict[str, str] = field(default_factory=dict)  # metric -> "slot=impl" reporting it
 
     def metric(self, name: str) -> pl.DataFrame:
         """The summary rows of one metric, by year."""
@@ -70,6 +71,12 @@ class RunResult:
     def means(self, name: str) -> list[float]:
         """The replicate means of one metric, year 0 first."""
         return self.metric(name)["mean"].to_list()
+
+    def plugin_metrics(self) -> list[str]:
+        """Metrics reported by mechanisms from installed plugins (not ccframe's own), in report order."""
+        mechanisms = self.settings.mechanisms
+        return [name for name, source in self.metric_sources.items()
+                if mechanisms[source.split("=")[0]].info.distribution != "ccframe"]
 
     def table(self, metrics: tuple[str, ...] | list[str]) -> pl.DataFrame:
         """Wide table: one row per year, one column per metric, "mean ± CI half-width"."""

@@ -54,16 +54,18 @@ def replicate_seeds(seed: int, replicates: int) -> list[np.random.SeedSequence]:
 
 def run(settings: Settings, config: Any = None, progress: Progress | None = None) -> RunResult:
     """Run every replicate of ``settings`` and summarise them."""
-    records = []
+    records, sources = [], {}
     start = time.perf_counter()
     seeds = replicate_seeds(settings.seed, settings.replicates)
     for index, seed in enumerate(seeds, start=1):
-        records.append(CoevolutionModel(settings, seed).run())
+        model = CoevolutionModel(settings, seed)
+        records.append(model.run())
+        sources.update(model.metric_sources)
         if progress:
             progress(index, len(seeds), time.perf_counter() - start)
     replicates = replicate_frame(records)
     return RunResult(summary=summarise(replicates), replicates=replicates,
-                     config=config, settings=settings)
+                     config=config, settings=settings, metric_sources=sources)
 
 
 @dataclass(frozen=True)

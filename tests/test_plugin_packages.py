@@ -48,6 +48,8 @@ def test_the_packages_are_the_two_example_plugins():
 def test_installed_the_override_runs_and_its_metrics_reach_summary_and_mlflow(site, tmp_path):
     result = run(USAGE, tmp_path, site)
     assert result.returncode == 0, result.stderr
+    header = next(line for line in result.stdout.splitlines() if "year" in line)
+    assert "es_server_revenue_share" in header and "customised_share" in header  # in the console summary
     from mlflow import MlflowClient
 
     client = MlflowClient(tracking_uri=f"sqlite:///{tmp_path / 'mlflow.db'}")
