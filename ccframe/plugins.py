@@ -148,7 +148,7 @@ def plugin_config_options(pm: pluggy.PluginManager | None = None) -> list[str]:
     """
     from importlib.resources import files
 
-    from ccframe.runner import CONFIG_MODULE
+    from ccframe.searchpath import CONFIG_MODULE
 
     own = files(CONFIG_MODULE)
     options = []

@@ -73,15 +73,15 @@ class RunResult:
         return self.metric(name)["mean"].to_list()
 
     def plugin_metrics(self) -> list[str]:
-        """Metrics reported by mechanisms from installed plugins (not ccframe's own), in report order."""
-        mechanisms = self.settings.mechanisms
-        return [name for name, source in self.metric_sources.items()
-                if mechanisms[source.split("=")[0]].info.distribution != "ccframe"]
+        """Metrics reported by mechanisms of slots that plugins add (not the seed's six), in report order."""
+        from ccframe.plugins import CORE_SLOTS
+
+        return [name for name, source in self.metric_sources.items() if source.split("=")[0] not in CORE_SLOTS]
 
     def table(self, metrics: tuple[str, ...] | list[str]) -> pl.DataFrame:
         """Wide table: one row per year, one column per metric, "mean ± CI half-width"."""
         known = set(self.summary["metric"].unique().to_list())
-        chosen = [m for m in metrics if m in known]
+        chosen = list(dict.fromkeys(m for m in metrics if m in known))  # in order, each once
         wide = (
             self.summary.filter(pl.col("metric").is_in(chosen))
             .with_columns(cell=pl.format("{} ± {}", _fmt("mean"), _fmt_half()))

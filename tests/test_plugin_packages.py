@@ -84,3 +84,10 @@ def test_plugins_command_lists_slots_implementations_packages_and_the_active_one
 def test_each_plugin_passes_its_own_tests(site, package, tmp_path):
     result = run(["-m", "pytest", "-q", "-p", "no:cacheprovider", str(package / "tests")], tmp_path, site)
     assert result.returncode == 0, result.stdout[-3000:]
+
+
+def test_help_lists_the_config_options_installed_plugins_add(site, tmp_path):
+    result = run(["-m", "ccframe", "--help"], tmp_path, site)
+    assert result.returncode == 0, result.stderr
+    assert "mechanism: demand_personalisation" in result.stdout
+    assert "fund: cif, escrow" in result.stdout
