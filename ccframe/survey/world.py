@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from ccframe.model import CoevolutionModel
+from ccframe.model import CoevolutionModel, ModelError
 from ccframe.params import ConfigError, bounded, build, described
 from ccframe.plugins import mechanism_registry
 from ccframe.settings import Settings, validate
@@ -132,6 +132,10 @@ def field_survey(config: Mapping[str, Any], overrides: Mapping[str, Any] | None 
                  progress: Progress | None = None, fit_sem: bool = True) -> SurveyWorld:
     """Simulate the clusters, survey them and fit the SEM, from a resolved config mapping.
 
+    A cluster whose model stops with a :class:`ModelError` (all its suppliers exited) has
+    no one to answer: it is recorded in ``contexts`` (``collapsed``) and the respondents
+    are spread over the surviving clusters.
+
     ``overrides`` (dotted keys) are applied to every cluster after its context is drawn,
     e.g. ``{"information.growth_es": 0}`` to switch part of a mechanism off. With
     ``fit_sem=False`` the SEM is not fitted (``sem`` is None): the answers only.
@@ -150,13 +154,19 @@ def field_survey(config: Mapping[str, Any], overrides: Mapping[str, Any] | None 
     for index, (values, seed) in enumerate(zip(draws, models_seq.spawn(task.clusters), strict=True)):
         settings = cluster_settings(config, {**values, **(overrides or {})})
         model = CoevolutionModel(settings, seed)
-        model.run()
-        instrument = model.mechanism("survey")
-        snapshots.append(instrument.snapshot)
-        rows.append({"cluster": index, **values, "n_suppliers": instrument.snapshot.n_suppliers,
-                     "n_servers": instrument.snapshot.n_servers})
+        try:
+            model.run()
+        except ModelError as exc:  # the cluster died out: nobody is left to answer
+            rows.append({"cluster": index, **values, "n_suppliers": 0, "n_servers": 0, "collapsed": str(exc)})
+        else:
+            instrument = model.mechanism("survey")
+            snapshots.append(instrument.snapshot)
+            rows.append({"cluster": index, **values, "n_suppliers": instrument.snapshot.n_suppliers,
+                         "n_servers": instrument.snapshot.n_servers, "collapsed": None})
         if progress:
             progress(index + 1, task.clusters, time.perf_counter() - start)
+    if instrument is None:
+        raise ModelError(f"all {task.clusters} simulated clusters collapsed; nobody is left to survey")
     answers = instrument.respond(snapshots, task.n, np.random.default_rng(survey_seq))
     sem = fit(task.spec, answers, n_minus_one=task.amos) if fit_sem else None
     return SurveyWorld(contexts=pl.DataFrame(rows), answers=answers, sem=sem)
