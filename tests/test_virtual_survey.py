@@ -12,13 +12,13 @@ import pytest
 from omegaconf import OmegaConf
 
 from ccframe.agents import ES, TS
-from ccframe.model import CoevolutionModel
+from ccframe.model import CoevolutionModel, ModelError
 from ccframe.params import ConfigError
 from ccframe.runner import compose, settings_from
 from ccframe.survey import report, signals
 from ccframe.survey.instrument import Questionnaire, QuestionnaireParams
 from ccframe.survey.snapshot import Snapshot
-from ccframe.survey.world import draw_contexts, task_settings
+from ccframe.survey.world import draw_contexts, field_survey, task_settings
 
 
 def hand_made(**cluster) -> Snapshot:
@@ -190,6 +190,23 @@ def test_contexts_are_drawn_in_their_ranges_with_a_correlated_policy_stance():
     config["task"]["contexts"]["market.speed"] = [0, 1]
     with pytest.raises(ConfigError, match=r"^task\.contexts\.market\.speed: no config key 'market\.speed' to vary$"):
         task_settings(config)
+
+
+def test_a_cluster_that_dies_out_is_recorded_and_nobody_from_it_answers(monkeypatch):
+    config = OmegaConf.to_container(compose(["task=virtual_survey", "task.clusters=3", "task.n=30", "years=2"]),
+                                    resolve=True)
+    run, calls = CoevolutionModel.run, []
+
+    def dies_first(model, years=None):
+        calls.append(model)
+        if len(calls) == 1:
+            raise ModelError("year 1: no supplier is left in the cluster")
+        return run(model, years)
+
+    monkeypatch.setattr(CoevolutionModel, "run", dies_first)
+    world = field_survey(config, fit_sem=False)
+    assert world.contexts["collapsed"].to_list() == ["year 1: no supplier is left in the cluster", None, None]
+    assert world.answers.height == 30 and set(world.answers["cluster"]) == {1, 2}
 
 
 def test_the_task_runs_end_to_end_prints_the_side_by_side_tables_and_logs_to_mlflow(tmp_path):

@@ -148,6 +148,7 @@ def field_survey(config: Mapping[str, Any], overrides: Mapping[str, Any] | None 
     contexts_seq, models_seq, survey_seq = np.random.SeedSequence(int(config["seed"])).spawn(3)
     draws = draw_contexts(config, task, np.random.default_rng(contexts_seq))
     snapshots: list[Snapshot] = []
+    survivors: list[int] = []
     rows = []
     start = time.perf_counter()
     instrument = None
@@ -161,6 +162,7 @@ def field_survey(config: Mapping[str, Any], overrides: Mapping[str, Any] | None 
         else:
             instrument = model.mechanism("survey")
             snapshots.append(instrument.snapshot)
+            survivors.append(index)
             rows.append({"cluster": index, **values, "n_suppliers": instrument.snapshot.n_suppliers,
                          "n_servers": instrument.snapshot.n_servers, "collapsed": None})
         if progress:
@@ -168,5 +170,6 @@ def field_survey(config: Mapping[str, Any], overrides: Mapping[str, Any] | None 
     if instrument is None:
         raise ModelError(f"all {task.clusters} simulated clusters collapsed; nobody is left to survey")
     answers = instrument.respond(snapshots, task.n, np.random.default_rng(survey_seq))
+    answers = answers.with_columns(pl.col("cluster").replace_strict(dict(enumerate(survivors))))
     sem = fit(task.spec, answers, n_minus_one=task.amos) if fit_sem else None
     return SurveyWorld(contexts=pl.DataFrame(rows), answers=answers, sem=sem)

@@ -26,6 +26,10 @@ def run(config: DictConfig, job: runner.Job) -> None:
     print(f"ccframe: virtual survey: {task.clusters} clusters x {resolved['years']} years, "
           f"{task.n} respondents, spec {task.spec}", file=sys.stderr)
     world = field_survey(resolved, progress=_progress)
+    collapsed = int(world.contexts["collapsed"].is_not_null().sum())
+    if collapsed:
+        print(f"ccframe: {collapsed} of {task.clusters} clusters died out (no supplier left) and were not "
+              "surveyed", file=sys.stderr)
     tables = {"table6_fit": report.fit_table(world.sem),
               "table7_paths": report.path_table(world.sem, task.significance),
               "table9_loadings": report.loading_table(world.sem),
