@@ -6,7 +6,8 @@ Each variant of ``knockouts.yaml`` fields ``--replicates`` virtual surveys (the 
 ``task=virtual_survey``: 63 clusters, 481 respondents, the revised spec); replicate r uses
 root seed r in every variant, so variants differ only by the knock-out. Writes
 ``results/estimates.parquet`` (one row per variant x replicate x hypothesis),
-``results/summary.parquet``, ``results/summary.md`` and ``figures/*.png`` beside this file.
+``results/summary.parquet``, ``results/summary.md`` and ``figures/*.png`` beside this file
+(``--out other`` writes to ``other/`` and ``other/figures/``; ``--sem`` also fits the SEM).
 """
 
 from __future__ import annotations
@@ -158,6 +159,7 @@ def main() -> None:
     parser.add_argument("--replicates", type=int, default=10)
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--sem", action="store_true", help="also fit the SEM in every survey (slow)")
+    parser.add_argument("--out", default="results", help="folder (beside this file) for results and figures")
     parser.add_argument("overrides", nargs="*", help="Hydra overrides for every survey, e.g. task.clusters=30")
     args = parser.parse_args()
 
@@ -171,19 +173,19 @@ def main() -> None:
     frames = Parallel(n_jobs=args.jobs, verbose=10)(
         delayed(one_survey)(config, v, variants_config[v] or {}, r, args.sem) for v, r in jobs)
     estimates = pl.concat(frames)
-    results = HERE / "results"
+    results = HERE / args.out
     results.mkdir(exist_ok=True)
     estimates.write_parquet(results / "estimates.parquet")
     summary = summarise(estimates)
     summary.write_parquet(results / "summary.parquet")
     deps = dependencies(summary, variants)
-    with pl.Config(tbl_rows=-1, tbl_cols=-1, float_precision=2, tbl_formatting="MARKDOWN",
+    with pl.Config(tbl_rows=-1, tbl_cols=-1, float_precision=2, tbl_formatting="MARKDOWN", fmt_str_lengths=200,
                    tbl_hide_column_data_types=True, tbl_hide_dataframe_shape=True, tbl_width_chars=250):
         text = [f"{len(jobs)} surveys in {time.perf_counter() - start:.0f} s (--jobs {args.jobs}, "
                 f"{args.replicates} replicates, SEM fitted: {args.sem})", "", "## Dependencies (composite scores)",
                 "", str(deps), "", "## Per variant", "", str(summary.drop("sd_std"))]
     (results / "summary.md").write_text("\n".join(text) + "\n")
-    figures(summary, variants, HERE / "figures")
+    figures(summary, variants, HERE / "figures" if args.out == "results" else results / "figures")
     print("\n".join(text[:8]))
 
 
