@@ -187,6 +187,9 @@ def test_contexts_are_drawn_in_their_ranges_with_a_correlated_policy_stance():
     assert draws["suppliers.s3.count"].dtype == pl.Int64
     assert 0.45 < np.corrcoef(draws["alpha"], draws["gamma"])[0, 1] < 0.7
     assert abs(np.corrcoef(draws["alpha"], draws["ctrans"])[0, 1]) < 0.15
+    config["task"]["contexts"]["alpha"] = [0.0, 2.0]
+    with pytest.raises(ConfigError, match=r"^task\.contexts: cluster \d+'s drawn context is invalid: alpha: must"):
+        field_survey(config, fit_sem=False)
     config["task"]["contexts"]["market.speed"] = [0, 1]
     with pytest.raises(ConfigError, match=r"^task\.contexts\.market\.speed: no config key 'market\.speed' to vary$"):
         task_settings(config)

@@ -152,8 +152,14 @@ def field_survey(config: Mapping[str, Any], overrides: Mapping[str, Any] | None 
     rows = []
     start = time.perf_counter()
     instrument = None
-    for index, (values, seed) in enumerate(zip(draws, models_seq.spawn(task.clusters), strict=True)):
-        settings = cluster_settings(config, {**values, **(overrides or {})})
+    all_settings = []
+    for index, values in enumerate(draws):  # every cluster is validated before any runs
+        try:
+            all_settings.append(cluster_settings(config, {**values, **(overrides or {})}))
+        except ConfigError as exc:
+            raise ConfigError(f"task.contexts: cluster {index}'s drawn context is invalid: {exc}") from None
+    for index, (values, settings, seed) in enumerate(zip(draws, all_settings, models_seq.spawn(task.clusters),
+                                                          strict=True)):
         model = CoevolutionModel(settings, seed)
         try:
             model.run()
