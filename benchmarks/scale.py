@@ -7,7 +7,7 @@ memory (``resource.getrusage``). Sizes keep the default config's proportions: se
 are a tenth of the suppliers and the demand grid has ten cells per supplier (1000 x 1000
 at 10^5); see :func:`scaled_overrides` for what else is scaled and why.
 
-    python -m benchmarks.scale                         # all sizes, ccframe and baseline
+    python -m benchmarks.scale --repeats 3             # all sizes, ccframe and baseline
     python -m benchmarks.scale --sizes 100000 --no-baseline
 """
 
@@ -83,11 +83,17 @@ def in_subprocess(engine: str, suppliers: int, years: int) -> dict[str, float]:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def median_run(runs: list[dict[str, float]]) -> dict[str, float]:
+    """The run of median wall time (the same seed gives the same agents every time)."""
+    return sorted(runs, key=lambda r: r["seconds"])[len(runs) // 2]
+
+
 def main() -> None:
     """Measure every size and engine in a subprocess each; print a Markdown table."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", type=int, nargs="+", default=[1_000, 10_000, 100_000])
     parser.add_argument("--years", type=int, default=10)
+    parser.add_argument("--repeats", type=int, default=1, help="runs per engine and size; the median is shown")
     parser.add_argument("--no-baseline", action="store_true", help="time ccframe only")
     parser.add_argument("--worker", choices=("ccframe", "baseline"), help=argparse.SUPPRESS)
     options = parser.parse_args()
@@ -96,14 +102,17 @@ def main() -> None:
         return
     engines = ("ccframe",) if options.no_baseline else ("ccframe", "baseline")
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; "
-          f"{options.years} years, one replicate, seed 0", flush=True)
+          f"{options.years} years, one replicate, seed 0; median of {options.repeats}", flush=True)
     rows = []
     for suppliers in options.sizes:
-        for engine in engines:
-            rows.append(in_subprocess(engine, suppliers, options.years))
-            r = rows[-1]
-            print(f"  {engine} at {suppliers:,} suppliers: {r['seconds']:.2f} s, {r['peak_mib']:.0f} MiB",
-                  file=sys.stderr, flush=True)
+        runs: dict[str, list[dict[str, float]]] = {engine: [] for engine in engines}
+        for _ in range(options.repeats):  # alternating, so machine noise hits both engines alike
+            for engine in engines:
+                runs[engine].append(in_subprocess(engine, suppliers, options.years))
+                r = runs[engine][-1]
+                print(f"  {engine} at {suppliers:,} suppliers: {r['seconds']:.2f} s, {r['peak_mib']:.0f} MiB",
+                      file=sys.stderr, flush=True)
+        rows.extend(median_run(runs[engine]) for engine in engines)
     print("| suppliers (start -> year 10) | servers (year 10) | engine | s | agent-years | agent-years/s "
           "| peak MiB (after imports) | speed-up |")
     print("|---|---|---|---|---|---|---|---|")
