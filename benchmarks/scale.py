@@ -26,7 +26,7 @@ DEFAULT_SUPPLIERS = 70  # 5 + 15 + 50 in conf/suppliers/default.yaml
 DEFAULT_B = 10.0        # market.b in conf/market/default.yaml
 
 
-def scaled_overrides(suppliers: int, years: int = 10) -> list[str]:
+def scaled_overrides(suppliers: int, years: int = 10, grid_side: int | None = None) -> list[str]:
     """Overrides for a run with ``suppliers`` suppliers, ``suppliers/10`` servers, ``10*suppliers`` cells.
 
     The supplier classes and server kinds keep the default shares (5:15:50; TS:ES 4:1);
@@ -34,12 +34,12 @@ def scaled_overrides(suppliers: int, years: int = 10) -> list[str]:
     inverse demand's slope b is scaled by 70/``suppliers`` so that each supplier's Cournot
     output (eq. 2) stays near the default's. Without that, output per supplier falls like
     1/N while demand and server capacity grow like N, profits soar and free entry runs away
-    (tens of millions of suppliers by year 10).
+    (tens of millions of suppliers by year 10). ``grid_side`` replaces the scaled grid.
     """
     s1, s2 = suppliers * 5 // 70, suppliers * 15 // 70
     servers = max(suppliers // 10, 2)
     es = servers // 5
-    side = round((10 * suppliers) ** 0.5)
+    side = grid_side or round((10 * suppliers) ** 0.5)
     return [f"suppliers.s1.count={s1}", f"suppliers.s2.count={s2}",
             f"suppliers.s3.count={suppliers - s1 - s2}",
             f"servers.ts.count={servers - es}", f"servers.es.count={es}",
@@ -48,11 +48,15 @@ def scaled_overrides(suppliers: int, years: int = 10) -> list[str]:
             f"years={years}", "replicates=1", "tracking.enabled=false"]
 
 
-def measure(engine: str, suppliers: int, years: int) -> dict[str, float]:
-    """Build and run one model in this process; its time, agent-years and peak memory."""
+def measure(engine: str, suppliers: int, years: int, grid_side: int | None) -> dict[str, float]:
+    """Build and run one model in this process; its time, agent-years and peak memory.
+
+    For ccframe, also the time to build the Mesa agent views afterwards (the first read of
+    ``model.agents``), which the run itself never needs; peak memory is taken before it.
+    """
     from ccframe.runner import compose, settings_from
 
-    settings = settings_from(compose(scaled_overrides(suppliers, years)))
+    settings = settings_from(compose(scaled_overrides(suppliers, years, grid_side)))
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     start = time.perf_counter()
     if engine == "ccframe":
@@ -69,16 +73,21 @@ def measure(engine: str, suppliers: int, years: int) -> dict[str, float]:
         agent_years = model.agent_years
     elapsed = time.perf_counter() - start
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
+    views_start = time.perf_counter()
+    views = len(model.agents) if engine == "ccframe" else 0
+    views_seconds = time.perf_counter() - views_start
     last = records[-1]
     return {"engine": engine, "suppliers": suppliers, "seconds": elapsed, "agent_years": agent_years,
             "peak_mib": rss / 1024, "import_mib": rss_before / 1024,
+            "views": views, "views_seconds": views_seconds,
             "final_suppliers": last["n_suppliers"], "final_servers": last["n_servers_ts"] + last["n_servers_es"]}
 
 
-def in_subprocess(engine: str, suppliers: int, years: int) -> dict[str, float]:
+def in_subprocess(engine: str, suppliers: int, years: int, grid_side: int | None) -> dict[str, float]:
     """:func:`measure` in a fresh interpreter, so peak memory belongs to that run alone."""
+    grid = ["--grid-side", str(grid_side)] if grid_side else []
     out = subprocess.run([sys.executable, "-m", "benchmarks.scale", "--worker", engine,
-                          "--sizes", str(suppliers), "--years", str(years)],
+                          "--sizes", str(suppliers), "--years", str(years), *grid],
                          check=True, capture_output=True, text=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
@@ -95,34 +104,40 @@ def main() -> None:
     parser.add_argument("--years", type=int, default=10)
     parser.add_argument("--repeats", type=int, default=1, help="runs per engine and size; the median is shown")
     parser.add_argument("--no-baseline", action="store_true", help="time ccframe only")
+    parser.add_argument("--grid-side", type=int, help="demand grid side instead of 10 cells per supplier")
     parser.add_argument("--worker", choices=("ccframe", "baseline"), help=argparse.SUPPRESS)
     options = parser.parse_args()
     if options.worker:
-        print(json.dumps(measure(options.worker, options.sizes[0], options.years)))
+        print(json.dumps(measure(options.worker, options.sizes[0], options.years, options.grid_side)))
         return
     engines = ("ccframe",) if options.no_baseline else ("ccframe", "baseline")
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; "
-          f"{options.years} years, one replicate, seed 0; median of {options.repeats}", flush=True)
+          f"{options.years} years, one replicate, seed 0; median of {options.repeats}; "
+          f"grid side {options.grid_side or 'sqrt(10 x suppliers)'}", flush=True)
     rows = []
     for suppliers in options.sizes:
         runs: dict[str, list[dict[str, float]]] = {engine: [] for engine in engines}
         for _ in range(options.repeats):  # alternating, so machine noise hits both engines alike
             for engine in engines:
-                runs[engine].append(in_subprocess(engine, suppliers, options.years))
+                runs[engine].append(in_subprocess(engine, suppliers, options.years, options.grid_side))
                 r = runs[engine][-1]
                 print(f"  {engine} at {suppliers:,} suppliers: {r['seconds']:.2f} s, {r['peak_mib']:.0f} MiB",
                       file=sys.stderr, flush=True)
         rows.extend(median_run(runs[engine]) for engine in engines)
     print("| suppliers (start -> year 10) | servers (year 10) | engine | s | agent-years | agent-years/s "
-          "| peak MiB (after imports) | speed-up |")
-    print("|---|---|---|---|---|---|---|---|")
+          "| peak MiB (after imports) | speed-up | views: s to build |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         rate = r["agent_years"] / r["seconds"]
         base = next((b for b in rows if b["engine"] == "baseline" and b["suppliers"] == r["suppliers"]), None)
         speedup = f"{rate / (base['agent_years'] / base['seconds']):.0f}x" if base and r is not base else ""
         print(f"| {r['suppliers']:,} -> {r['final_suppliers']:,.0f} | {r['final_servers']:,.0f} | {r['engine']} "
               f"| {r['seconds']:.2f} | {r['agent_years']:,.0f} | {rate:,.0f} | {r['peak_mib']:.0f} "
-              f"({r['import_mib']:.0f}) | {speedup} |")
+              f"({r['import_mib']:.0f}) | {speedup} | {_views(r)} |")
+
+
+def _views(r: dict[str, float]) -> str:
+    return f"{r['views_seconds']:.2f} ({r['views']:,.0f} agents)" if r["engine"] == "ccframe" else ""
 
 
 if __name__ == "__main__":
