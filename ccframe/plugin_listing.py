@@ -38,6 +38,6 @@ def print_plugins(overrides: list[str]) -> int:
     options = plugin_config_options()
     if options:
         print(f"\nconfig options from installed plugins: {', '.join(options)}")
-    print("\n* = active with the given overrides (e.g. `python -m ccframe plugins fund=escrow`); "
-          "switch with <slot>.impl=<implementation> or the plugin's config option")
+    print("\n* = active with the given overrides (`python -m ccframe plugins <overrides>` marks what they "
+          "select); switch with <slot>.impl=<implementation> or the plugin's config option")
     return 0
