@@ -328,3 +328,12 @@ def test_the_guide_names_the_builtin_classes_a_replacement_subclasses():
         module = importlib.import_module(f"ccframe.mechanisms.{slot}")
         assert getattr(module, cls).Params is getattr(module, params)
         assert getattr(module, cls).slot == slot
+
+
+def test_the_plugins_listing_reports_a_broken_implementation(ccframe_plugin, capsys):
+    from ccframe.plugin_listing import print_plugins
+
+    ccframe_plugin(plugin_module(WrongSignature))
+    assert print_plugins([]) == 0
+    out = capsys.readouterr().out
+    assert "broken: mechanism fund=wrong from plugin 'throwaway_plugin'" in out and "weather" in out
