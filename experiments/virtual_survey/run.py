@@ -124,7 +124,7 @@ def figures(summary: pl.DataFrame, variants: list[str], folder: Path) -> None:
         for j in range(len(hypotheses)):
             ax.text(j, i, f"{rate[i, j]:.1f}", ha="center", va="center", color="w" if rate[i, j] < 0.5 else "k",
                     fontsize=8)
-    fig.colorbar(image, label="share of replicates supporting (composite scores: positive, p < .05)")
+    fig.colorbar(image, label="share supporting (composite, p < .05)")
     ax.set_title("Virtual survey: support for H1-H16 with one mechanism off")
     fig.tight_layout()
     fig.savefig(folder / "support_rates.png", dpi=120)
