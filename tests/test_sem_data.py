@@ -1,5 +1,4 @@
-"""The survey CSV loader: one clear line for every malformed file, and a property test that
-random malformations end in a fit or such a line, never in a traceback."""
+"""The survey CSV loader: one clear line per malformed file; random malformations never end in a traceback."""
 
 import numpy as np
 import pytest
@@ -68,7 +67,8 @@ CASES = [
     ("too few rows", lambda t: t[:11], "10 complete rows for 13 free parameters"),
     ("headers only", lambda t: t[:1], "has a header but no rows"),
     ("missing item column", lambda t: [r[:6] for r in t], "item column(s) q6 missing from the header"),
-    ("duplicated column", lambda t: [r + [r[3]] for r in t], "column 'q3' appears twice in the header (columns 4 and 8)"),
+    ("duplicated column", lambda t: [r + [r[3]] for r in t],
+     "column 'q3' appears twice in the header (columns 4 and 8)"),
     ("ragged row", lambda t: t[:4] + [t[4] + ["5"]] + t[5:], "line 5 has 8 fields, the header has 7"),
 ]
 

@@ -75,10 +75,11 @@ def build_report(result: Any, checks: list[Check], criteria: dict[str, tuple[str
     tables["Violation of estimation checks (Section 4.2), before the fit is judged"] = pl.DataFrame(
         [{"check": c.number, "rule": c.name, "ok": c.ok, "detail": c.detail} for c in checks])
     if revision is not None:
-        if pub.get("fit_initial"):
-            lines.append("the paper's initial model: " + ", ".join(f"{k} {v:g}" for k, v in pub["fit_initial"].items())
-                         + "; ours (step 0 below): " + ", ".join(
-                             f"{k} {revision.steps[k][0]:.3f}" for k in pub["fit_initial"] if k in revision.steps.columns))
+        initial = pub.get("fit_initial") or {}
+        if initial:
+            paper = ", ".join(f"{k} {v:g}" for k, v in initial.items())
+            ours = ", ".join(f"{k} {revision.steps[k][0]:.3f}" for k in initial if k in revision.steps.columns)
+            lines.append(f"the paper's initial model: {paper}; ours (step 0 below): {ours}")
         tables["Model revision (Section 4.2): largest admissible MI freed, refitted"] = revision.steps
         lines.append(f"revision: {revision.stopped}; freed: "
                      f"{', '.join(' ~~ '.join(p) for p in revision.freed) or 'nothing'}"

@@ -54,8 +54,9 @@ class Revision:
         return [tuple(f.split(" ~~ ")) for f in rows["freed"]]
 
 
-def revise(spec: SemSpec | str | dict, values: np.ndarray, *, criteria: Mapping[str, tuple[str, float]] = PAPER_CRITERIA,
-           until: str = "criteria", min_mi: float = MIN_MI, max_steps: int = 10, n_minus_one: bool = False,
+def revise(spec: SemSpec | str | dict, values: np.ndarray, *,
+           criteria: Mapping[str, tuple[str, float]] = PAPER_CRITERIA, until: str = "criteria",
+           min_mi: float = MIN_MI, max_steps: int = 10, n_minus_one: bool = False,
            log: Callable[[str], None] | None = None) -> Revision:
     """Revise ``spec`` on the data matrix ``values`` (columns = the spec's items, in order).
 

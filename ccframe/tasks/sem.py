@@ -25,6 +25,8 @@ from omegaconf import DictConfig, OmegaConf
 from ccframe.params import ConfigError
 
 OUTPUT_DIR = "sem"
+DELIMITERS = {"comma": ",", "semicolon": ";", "tab": "\t", "pipe": "|", "space": " "}
+"""Names a delimiter can be given by (``task.delimiter=semicolon``), besides the character itself."""
 KEYS = {"name", "spec", "data", "delimiter", "missing", "population", "n", "seed", "n_minus_one", "published",
         "alpha", "preanalysis", "modification_indices", "criteria", "violations", "revise", "bootstrap"}
 
@@ -82,7 +84,7 @@ def settings(task: dict[str, Any]) -> SemTask:
     return SemTask(
         spec=_text(task.get("spec"), "spec"),
         data=_text(task.get("data"), "data"),
-        delimiter=_choice(task.get("delimiter", ","), "delimiter", [",", ";", "\t", "|", " "]),
+        delimiter=_delimiter(task.get("delimiter", ",")),
         missing=_choice(task.get("missing", "error"), "missing", ["error", "listwise"]),
         population=_text(task.get("population"), "population"),
         n=_int(task.get("n"), "n", 2, 10_000_000),
@@ -246,6 +248,15 @@ def _only(section: dict[str, Any], key: str, allowed: set[str]) -> None:
 def _text(value: Any, key: str) -> str:
     if not isinstance(value, str) or not value:
         raise ConfigError(f"task.{key}: expected a non-empty name or path, got {value!r}")
+    return value
+
+
+def _delimiter(value: Any) -> str:
+    if isinstance(value, str) and value in DELIMITERS:
+        return DELIMITERS[value]
+    if not isinstance(value, str) or len(value) != 1 or value in "\"\r\n":
+        raise ConfigError(f"task.delimiter: expected one of {', '.join(DELIMITERS)} or a single character, "
+                          f"got {value!r}")
     return value
 
 
