@@ -26,7 +26,8 @@ def values():
 def test_results_do_not_depend_on_workers_or_chunks(values):
     serial = bootstrap(SPEC, values, draws=12, seed=7, n_jobs=1, chunk=5)
     parallel = bootstrap(SPEC, values, draws=12, seed=7, n_jobs=2, chunk=3)
-    assert parallel.n_jobs == 2
+    assert parallel.n_jobs == 2 and parallel.processes == 2  # both workers fitted draws
+    assert serial.processes == 1
     np.testing.assert_allclose(serial.table["ci_lower"].to_numpy(), parallel.table["ci_lower"].to_numpy())
     np.testing.assert_allclose(serial.table["boot_sd"].to_numpy(), parallel.table["boot_sd"].to_numpy())
     other = bootstrap(SPEC, values, draws=12, seed=8, n_jobs=1)

@@ -9,6 +9,7 @@ depend on how many workers ran or how the draws were split among them.
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from collections.abc import Callable
@@ -31,15 +32,18 @@ class Bootstrap:
     failed: int
     n_jobs: int
     seconds: float
+    processes: int
+    """How many distinct worker processes fitted draws (all cores in use: equals ``n_jobs``)."""
 
 
 def bootstrap(spec: SemSpec | str | dict, values: np.ndarray, *, draws: int = 1000, seed: int = 0,
-              level: float = 0.95, n_jobs: int = -1, n_minus_one: bool = False, chunk: int = 25,
+              level: float = 0.95, n_jobs: int = -1, n_minus_one: bool = False, chunk: int | None = None,
               progress: Callable[[int, int], None] | None = None) -> Bootstrap:
     """Bootstrap ``draws`` refits of ``spec`` on resampled rows of ``values`` (columns = spec items).
 
     ``n_jobs=-1`` uses every core (joblib's loky processes). ``progress(done, total)``
-    is called at every tenth of the draws done.
+    is called at every tenth of the draws done. ``chunk`` draws go to a worker at a time
+    (default: up to 25, small enough that every worker gets about four chunks).
     """
     from joblib import Parallel, cpu_count, delayed
 
@@ -54,14 +58,17 @@ def bootstrap(spec: SemSpec | str | dict, values: np.ndarray, *, draws: int = 10
     base = fit_matrix(spec, values, n_minus_one=n_minus_one).estimates.filter(pl.col("free"))
     keys = base.select(KEY_COLUMNS)
     streams = np.random.SeedSequence(seed).spawn(draws)
-    batches = [streams[i:i + chunk] for i in range(0, draws, chunk)]
     workers = cpu_count() if n_jobs == -1 else max(1, min(int(n_jobs), cpu_count()))
+    chunk = chunk or max(1, min(25, draws // (4 * workers)))
+    batches = [streams[i:i + chunk] for i in range(0, draws, chunk)]
     parallel = Parallel(n_jobs=workers, return_as="generator_unordered")
     results = []
+    pids = set()
     done = shown = 0
-    for first, block in parallel(delayed(_draw_block)(spec, values, batch, i * chunk, n_minus_one, keys)
-                                 for i, batch in enumerate(batches)):
+    for first, block, pid in parallel(delayed(_draw_block)(spec, values, batch, i * chunk, n_minus_one, keys)
+                                      for i, batch in enumerate(batches)):
         results.append((first, block))
+        pids.add(pid)
         done += block.shape[0]
         if progress and (done == draws or 10 * done // draws > shown):
             shown = 10 * done // draws
@@ -78,12 +85,15 @@ def bootstrap(spec: SemSpec | str | dict, values: np.ndarray, *, draws: int = 10
     table = base.select(*KEY_COLUMNS, "std_all").with_columns(
         boot_sd=pl.Series(sd), ci_lower=pl.Series(low), ci_upper=pl.Series(high))
     return Bootstrap(table=table, draws=draws, failed=int((~ok).sum()), n_jobs=workers,
-                     seconds=time.perf_counter() - started)
+                     seconds=time.perf_counter() - started, processes=len(pids))
 
 
 def _draw_block(spec: SemSpec, values: np.ndarray, streams: list[np.random.SeedSequence], first: int,
-                n_minus_one: bool, keys: pl.DataFrame) -> tuple[int, np.ndarray]:
-    """Refit on one resample per stream; one row of std_all values (NaN if the fit failed) per draw."""
+                n_minus_one: bool, keys: pl.DataFrame) -> tuple[int, np.ndarray, int]:
+    """Refit on one resample per stream; one row of std_all values (NaN if the fit failed) per draw.
+
+    Returns the index of the first draw, the rows, and the worker's process id.
+    """
     from ccframe.sem.fit import fit_matrix
 
     n = values.shape[0]
@@ -101,7 +111,7 @@ def _draw_block(spec: SemSpec, values: np.ndarray, streams: list[np.random.SeedS
         est = keys.join(result.estimates.filter(pl.col("free")).select(*KEY_COLUMNS, "std_all"),
                         on=list(KEY_COLUMNS), how="left", nulls_equal=True)
         out[row] = est["std_all"].to_numpy()
-    return first, out
+    return first, out, os.getpid()
 
 
 def print_progress(done: int, total: int) -> None:
