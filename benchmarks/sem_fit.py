@@ -89,14 +89,15 @@ def main() -> None:
 
     spec, matrix = specs["wang2022_revised"], values["wang2022_revised"]
     cores = cpu_count()
-    serial = timed_bootstrap(spec, matrix, options.compare_draws, 1)
-    parallel = timed_bootstrap(spec, matrix, options.compare_draws, -1)
-    print(f"\n| bootstrap, {options.compare_draws} draws | wall s | busy cores (CPU s / wall s) | failed draws "
-          "| processes that fitted draws |\n|---|---|---|---|---|")
-    print(f"| 1 worker | {serial[0]:.1f} | {serial[1]:.2f} | {serial[2]} | {serial[3]} |")
-    print(f"| all cores ({cores} workers) | {parallel[0]:.1f} | {parallel[1]:.2f} | {parallel[2]} | {parallel[3]} |")
-    print(f"\nspeed-up with {cores} workers: {serial[0] / parallel[0]:.2f}x; "
-          f"load average now {os.getloadavg()[0]:.1f}")
+    if options.compare_draws:
+        serial = timed_bootstrap(spec, matrix, options.compare_draws, 1)
+        parallel = timed_bootstrap(spec, matrix, options.compare_draws, -1)
+        print(f"\n| bootstrap, {options.compare_draws} draws | wall s | busy cores (CPU s / wall s) | failed draws "
+              "| processes that fitted draws |\n|---|---|---|---|---|")
+        print(f"| 1 worker | {serial[0]:.1f} | {serial[1]:.2f} | {serial[2]} | {serial[3]} |")
+        print(f"| all cores ({cores} workers) | {parallel[0]:.1f} | {parallel[1]:.2f} | {parallel[2]} | {parallel[3]} |")
+        print(f"\nspeed-up with {cores} workers: {serial[0] / parallel[0]:.2f}x; "
+              f"load average now {os.getloadavg()[0]:.1f}")
     if options.draws:
         wall, busy, failed, processes = timed_bootstrap(spec, matrix, options.draws, -1)
         print(f"\n{options.draws}-draw bootstrap on all cores: {wall:.1f} s, {busy:.2f} busy cores, "
