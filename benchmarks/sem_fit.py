@@ -95,7 +95,8 @@ def main() -> None:
         print(f"\n| bootstrap, {options.compare_draws} draws | wall s | busy cores (CPU s / wall s) | failed draws "
               "| processes that fitted draws |\n|---|---|---|---|---|")
         print(f"| 1 worker | {serial[0]:.1f} | {serial[1]:.2f} | {serial[2]} | {serial[3]} |")
-        print(f"| all cores ({cores} workers) | {parallel[0]:.1f} | {parallel[1]:.2f} | {parallel[2]} | {parallel[3]} |")
+        print(f"| all cores ({cores} workers) | {parallel[0]:.1f} | {parallel[1]:.2f} | {parallel[2]} "
+              f"| {parallel[3]} |")
         print(f"\nspeed-up with {cores} workers: {serial[0] / parallel[0]:.2f}x; "
               f"load average now {os.getloadavg()[0]:.1f}")
     if options.draws:
