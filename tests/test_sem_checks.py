@@ -64,3 +64,15 @@ def test_criteria_from_config():
                          ({"cfi": {"min": "high"}}, "criteria.cfi.min: expected a finite number, got 'high'")]:
         with pytest.raises(ValueError, match=message.replace("{", r"\{")):
             parse_criteria(bad)
+
+
+def test_a_real_heywood_case_from_a_resample_is_caught(result):
+    """B3 has two items and a free error covariance: some resamples put C11's error variance at 0."""
+    from ccframe.sem.fit import fit_matrix, prepare_data
+
+    values = prepare_data(result.spec, simulate(n=481, seed=3576))
+    stream = np.random.SeedSequence(1).spawn(48)[15]  # the first such resample of the bootstrap with seed 1
+    heywood = fit_matrix(result.spec, values[np.random.default_rng(stream).integers(0, 481, 481)], n_minus_one=True)
+    assert heywood.converged
+    assert failed(violations(heywood)) == [1, 2, 3, 4]
+    assert "C11 ~~ C11 = 0.000" in violations(heywood)[1].detail

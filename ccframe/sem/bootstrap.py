@@ -2,7 +2,9 @@
 
 Each draw resamples the respondents with replacement, refits the spec and keeps
 every parameter's ``std_all``; percentile intervals come from the draws that
-converged to an admissible-looking solution (finite estimates). Draw k uses its
+converged to a proper solution. A draw whose fit failed, or whose solution is
+improper (a standardised value that is not a number: an error variance at its
+bound of 0, the Heywood case), is counted in ``failed`` and left out. Draw k uses its
 own random stream, spawned from one ``SeedSequence``, so the result does not
 depend on how many workers ran or how the draws were split among them.
 """

@@ -24,6 +24,9 @@ NEAR_ONE = 0.95
 """|standardised loading or path| at or above this counts as "very close to 1" (check 4)."""
 SE_RATIO = 100.0
 """An SE more than this factor above or below the median SE of its kind is extreme (check 5)."""
+BOUNDARY = 1e-6
+"""A free variance at or below this is negative in effect: semopy bounds variances at 0, so a
+Heywood case shows up as a variance stuck at the bound rather than below it (check 1)."""
 PD_TOLERANCE = 1e-10
 """Smallest eigenvalue (relative to the largest) a matrix needs to count as positive definite."""
 
@@ -55,7 +58,7 @@ def violations(result: Any, *, near_one: float = NEAR_ONE, se_ratio: float = SE_
     checks = [Check(0, "estimation converged", bool(result.converged),
                     "yes" if result.converged else str(result.message))]
 
-    negative = variances.filter(pl.col("estimate") < 0)
+    negative = variances.filter(pl.col("free") & (pl.col("estimate") <= BOUNDARY))
     checks.append(Check(1, "no negative error variance", negative.height == 0,
                         _list(negative, "estimate") or f"all {variances.height} (residual) variances > 0"))
 
