@@ -225,10 +225,12 @@ class CoevolutionModel(mesa.Model):
         for impl in reversed(self._pm.hook.ccframe_collect_metrics.get_hookimpls()):  # pluggy's call order
             call = partial(impl.function, *(kwargs[name] for name in impl.argnames))
             for name, value in (self._guarded("ccframe_collect_metrics", call) or {}).items():
+                source = impl.plugin_name
                 if name in row:
-                    raise MechanismError(f"metric {name!r} reported twice in year {self.year}")
-                row[name] = float(value)
-                self.metric_sources[name] = impl.plugin_name
+                    raise MechanismError(f"metric {name!r} reported by both {self.metric_sources[name]} and "
+                                         f"{source} in year {self.year}")
+                row[name] = _metric_value(value, f"mechanism {source}: metric {name!r} in year {self.year}")
+                self.metric_sources[name] = source
         return row
 
     def run(self, years: int | None = None) -> list[dict[str, float]]:
@@ -241,3 +243,14 @@ class CoevolutionModel(mesa.Model):
         """Raise :class:`ModelError` naming the year when a model quantity leaves its domain."""
         if not ok:
             raise ModelError(f"year {self.year}: {what}")
+
+
+def _metric_value(value: object, what: str) -> float:
+    """A reported metric as a float: finite, or NaN where undefined (anything else is the mechanism's error)."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise MechanismError(f"{what} is {value!r}, not a number") from None
+    if math.isinf(number):
+        raise MechanismError(f"{what} is {number}; metrics must be finite (NaN where undefined)")
+    return number

@@ -55,8 +55,12 @@ def run_sample(names: list[str], values: np.ndarray, overrides: list[str], outpu
     """One model run at one sample; the study's outputs (replicate means)."""
     from ccframe.runner import simulate
 
-    result = simulate([*overrides, *(f"{k}={float(v)!r}" for k, v in zip(names, values, strict=True))])
-    return [result.means(o["metric"])[o["year"]] for o in outputs]
+    overrides = [*overrides, *(f"{k}={float(v)!r}" for k, v in zip(names, values, strict=True))]
+    try:
+        result = simulate(overrides)
+        return [result.means(o["metric"])[o["year"]] for o in outputs]
+    except Exception as exc:  # re-raised as a plain error: Hydra's exceptions do not cross processes
+        raise RuntimeError(f"model run {' '.join(overrides)}: {type(exc).__name__}: {exc}") from None
 
 
 def analyse(study: dict, problem: dict, X: np.ndarray, Y: np.ndarray) -> pl.DataFrame:
