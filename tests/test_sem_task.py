@@ -28,7 +28,8 @@ def test_default_run_prints_every_table_beside_the_paper(default_run):
     run, _ = default_run
     assert run.returncode == 0, run.stderr
     out = run.stdout
-    order = ["Pre-analysis", "Table 3", "Table 4", "Table 5", "Cronbach", "Violation of estimation checks",
+    order = ["Table 1: items", "Table 2: hypotheses", "Pre-analysis", "Table 3",
+             "Table 4", "Table 5", "Cronbach", "Violation of estimation checks",
              "Model revision", "Table 6", "Table 7", "Table 8", "Table 9", "Modification indices"]
     positions = [out.index(name) for name in order]
     assert positions == sorted(positions)

@@ -69,7 +69,8 @@ def build_report(result: Any, checks: list[Check], criteria: dict[str, tuple[str
     lines = [f"model: {spec.name} ({len(spec.observed)} items, {len(spec.latents)} latents, {result.npar} free "
              f"parameters); data: {data_label}; N = {result.n_obs}; "
              f"{'AMOS convention (N - 1)' if result.n_minus_one else 'lavaan convention (N)'}"]
-    tables: dict[str, pl.DataFrame] = {}
+    tables: dict[str, pl.DataFrame] = {"Table 1: items and latent variables": _items_table(spec),
+                                       "Table 2: hypotheses": _hypotheses_table(spec)}
     if pre is not None:
         tables.update(_preanalysis_tables(pre, spec, pub.get("preanalysis") or {}))
     tables["Violation of estimation checks (Section 4.2), before the fit is judged"] = pl.DataFrame(
@@ -105,6 +106,23 @@ def build_report(result: Any, checks: list[Check], criteria: dict[str, tuple[str
 
 
 # -- tables -----------------------------------------------------------------------------
+def _items_table(spec: Any) -> pl.DataFrame:
+    rows = []
+    for item, meaning in spec.items.items():
+        latent = next((lat for lat in spec.latents if item in lat.items), None)
+        rows.append({"item": item, "meaning": meaning, "latent": latent.name if latent else "-",
+                     "latent_meaning": latent.meaning if latent else f"dropped: {spec.dropped.get(item, '')}"})
+    return pl.DataFrame(rows)
+
+
+def _hypotheses_table(spec: Any) -> pl.DataFrame:
+    rels = [r for r in (*spec.regressions, *spec.covariances) if r.label]
+    rels.sort(key=lambda r: int(r.label[1:]) if r.label[1:].isdigit() else 0)
+    return pl.DataFrame([{"hypothesis": r.label, "path": f"{r.lhs} {'<-' if r.op == '~' else '<->'} {r.rhs}",
+                          "content": r.text} for r in rels],
+                        schema={"hypothesis": pl.Utf8, "path": pl.Utf8, "content": pl.Utf8})
+
+
 def _fit_table(indices: dict[str, float], criteria: dict[str, tuple[str, float]],
                paper: dict[str, float]) -> pl.DataFrame:
     judged = judge_fit(indices, criteria)
