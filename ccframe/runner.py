@@ -129,10 +129,11 @@ def simulate(overrides: Sequence[str] = (), progress: Progress | None = None) ->
         return run_job(settings, config, Job(list(overrides), Path(folder)), progress)
 
 
-def print_progress(done: int, total: int, elapsed: float) -> None:
-    """Progress over replicates on stderr: one updating line on a terminal, else one per replicate."""
-    line = f"replicate {done}/{total} done ({elapsed:.1f} s)"
+def print_progress(done: int, total: int, elapsed: float, unit: str = "replicate", verb: str = "done",
+                   every: int = 1) -> None:
+    """Progress on stderr: one updating line on a terminal, else a line every ``every`` ``unit``s and at the end."""
+    line = f"{unit} {done}/{total} {verb} ({elapsed:.1f} s)"
     if sys.stderr.isatty():
         print(f"\r{line}", end="\n" if done == total else "", file=sys.stderr, flush=True)
-    else:
+    elif done == total or done % every == 0:
         print(line, file=sys.stderr, flush=True)

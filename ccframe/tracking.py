@@ -294,17 +294,17 @@ def _job_summaries(sweep: Path) -> dict[str, Any]:
     return summaries
 
 
-def log_virtual_survey(config: Mapping[str, Any], overrides: Sequence[str], tables: Mapping[str, Any],
+def log_virtual_survey(config: Mapping[str, Any], overrides: Sequence[str], paths: Any,
                        fit_indices: Mapping[str, float], folder: Path) -> str:
     """Log a virtual survey (``task=virtual_survey``) as one MLflow run; return its id.
 
     Params: the flattened resolved config. Metrics: every finite fit index, and per
-    hypothesis its standardised estimate (``std_H1``), p-value (``p_H1``) and support
-    (``supported_H1``, 0/1), plus ``n_supported``. Artifacts: the Parquet tables in ``folder``.
+    hypothesis of ``paths`` (Table 7, :func:`ccframe.sem.report.structural_table`) its
+    standardised estimate (``std_H1``), p-value (``p_H1``) and support (``supported_H1``,
+    0/1), plus ``n_supported``. Artifacts: the Parquet tables in ``folder``.
     """
     import math
 
-    paths = tables["table7_paths"]
     metrics = [(k, float(v), 0) for k, v in fit_indices.items() if math.isfinite(v)]
     for row in paths.iter_rows(named=True):
         metrics += [(f"std_{row['hypothesis']}", float(row["std"]), 0),

@@ -157,6 +157,32 @@ def test_the_pipeline_recovers_a_planted_latent_correlation():
     assert 0.3 < paths["std"][0] < planted  # composites are attenuated by item noise, but see it
 
 
+# -- the report: the SEM layer's checks and tables ------------------------------------------------------
+def test_the_report_judges_with_the_sem_checks_and_an_inadmissible_fit_supports_nothing():
+    from ccframe.sem.checks import admissible, violations
+    from ccframe.sem.fit import fit
+    from ccframe.sem.population import simulate
+    from ccframe.sem.report import STRUCTURAL_TITLE, structural_table
+
+    result = fit("wang2022_revised", simulate(n=481, seed=3576))
+    side = report.side_by_side(result, 0.05, "published_wang2022")
+    assert side.admissible == admissible(violations(result))      # the checks task=sem runs
+    paths = side.tables[STRUCTURAL_TITLE]
+    expected = (paths["std"] > 0) & (paths["p"] < 0.05)
+    assert paths["supported"].to_list() == (expected & side.admissible).to_list()
+    judged = structural_table(result, {}, 0.05, admissible=False, positive_only=True)
+    assert not judged["supported"].any() and set(judged["verdict"]) == {"not judged"}
+    assert report.side_by_side(result, 0.05, "").tables[STRUCTURAL_TITLE]["paper_std"].null_count() == 16
+
+
+def test_a_hypothesis_needs_a_positive_path_only_where_the_rule_asks_for_one():
+    from ccframe.sem.report import supported
+
+    assert supported(-0.3, 0.001, 0.05, positive=False)               # "related": either sign
+    assert not supported(-0.3, 0.001, 0.05, positive=True)            # the virtual survey's rule
+    assert not supported(0.3, 0.2, 0.05, positive=True) and not supported(0.3, float("nan"), 0.05, positive=True)
+
+
 # -- the plugin, its config and the task -------------------------------------------------------------
 def test_attaching_the_questionnaire_changes_nothing_in_the_model():
     plain = settings_from(compose(["years=4"]))
@@ -220,17 +246,26 @@ def test_the_task_runs_end_to_end_prints_the_side_by_side_tables_and_logs_to_mlf
                           "years=3", f"tracking.uri={uri}", f"hydra.run.dir={tmp_path}"],
                          capture_output=True, text=True, timeout=600)
     assert out.returncode == 0, out.stderr
-    for table in ("Table 6", "Table 7", "Table 9"):
+    for table in ("Violation of estimation checks", "Table 6", "Table 7", "Table 9"):
         assert table in out.stdout
     assert "cluster 8/8 simulated" in out.stderr
     assert "(the paper: 16 of 16)" in out.stdout
-    paths = pl.read_parquet(tmp_path / "table7_paths.parquet")
+    paths = pl.read_parquet(tmp_path / "table_7_structural_paths_and_hypotheses.parquet")
     assert paths["hypothesis"].to_list() == [f"H{k}" for k in range(1, 17)]
     assert paths["paper_std"].to_list()[15] == 0.472
+    assert paths["path"][0] == "A1 <- B1"                        # from the spec, not a copy of it
+    checks = pl.read_parquet(tmp_path / "violation_of_estimation_checks_section_4_2_before_the_fit.parquet")
+    admissible = bool(checks["ok"].all())
+    assert ("solution admissible" in out.stdout) == admissible
+    assert admissible or not paths["supported"].any()            # an inadmissible fit supports nothing
+    fit = pl.read_parquet(tmp_path / "table_6_fit_indices_against_the_reference_standards.parquet")
+    assert dict(fit.select("index", "paper").iter_rows())["cfi"] == 0.948
+    loadings = pl.read_parquet(tmp_path / "table_9_measurement_model.parquet")
+    assert loadings.filter(pl.col("path") == "C27 <- A1")["paper_std"].to_list() == [0.856]
     assert pl.read_parquet(tmp_path / "answers.parquet").height == 200
     assert "cross-check on composite scores" in out.stdout
     client = MlflowClient(tracking_uri=uri)
     (run,) = client.search_runs([client.get_experiment_by_name("virtual_survey").experiment_id])
     assert run.info.status == "FINISHED" and run.data.params["task.n"] == "200"
     assert run.data.metrics["n_supported"] == paths["supported"].sum()
-    assert "table7_paths.parquet" in {a.path for a in client.list_artifacts(run.info.run_id)}
+    assert "table_7_structural_paths_and_hypotheses.parquet" in {a.path for a in client.list_artifacts(run.info.run_id)}

@@ -10,6 +10,7 @@ the paths and hypothesis verdicts.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,10 @@ from ccframe.sem.spec import SPEC_DIR, SpecError
 
 ALL_INDICES = ("chisq", "df", "pvalue", "chisq_df", "gfi", "agfi", "pgfi", "nfi", "ifi", "tli", "cfi", "rni",
                "rmsea", "rmsea_ci_lower", "rmsea_ci_upper", "rmsea_pvalue", "srmr", "aic", "bic")
+CHECKS_TITLE = "Violation of estimation checks (Section 4.2), before the fit is judged"
+FIT_TITLE = "Table 6: fit indices against the reference standards"
+STRUCTURAL_TITLE = "Table 7: structural paths and hypotheses"
+MEASUREMENT_TITLE = "Table 9: measurement model"
 
 
 @dataclass
@@ -41,6 +46,13 @@ class Report:
             for name, table in self.tables.items():
                 out += [name, str(table), ""]
         return "\n".join(out)
+
+    def write_tables(self, folder: Path) -> None:
+        """One Parquet file per table in ``folder``, named after its title (``Table 7: ...`` -> ``table_7_...``)."""
+        folder.mkdir(parents=True, exist_ok=True)
+        for name, table in self.tables.items():
+            slug = re.sub(r"[^a-z0-9]+", "_", name.lower()[:60]).strip("_")
+            table.write_parquet(folder / f"{slug}.parquet")
 
 
 def load_published(source: str | Path | None) -> dict[str, Any] | None:
@@ -73,8 +85,7 @@ def build_report(result: Any, checks: list[Check], criteria: dict[str, tuple[str
                                        "Table 2: hypotheses": _hypotheses_table(spec)}
     if pre is not None:
         tables.update(_preanalysis_tables(pre, spec, pub.get("preanalysis") or {}))
-    tables["Violation of estimation checks (Section 4.2), before the fit is judged"] = pl.DataFrame(
-        [{"check": c.number, "rule": c.name, "ok": c.ok, "detail": c.detail} for c in checks])
+    tables[CHECKS_TITLE] = checks_table(checks)
     if revision is not None:
         initial = pub.get("fit_initial") or {}
         if initial:
@@ -90,18 +101,16 @@ def build_report(result: Any, checks: list[Check], criteria: dict[str, tuple[str
         lines.append("THE SOLUTION IS NOT ADMISSIBLE: the fit is not judged and no hypothesis is tested "
                      "(see the violation checks).")
         return Report(title=f"SEM report: {spec.name}", lines=lines, tables=tables, admissible=False)
-    tables["Table 6: fit indices against the reference standards"] = _fit_table(
-        result.fit_indices, criteria, pub.get("fit_revised") or {})
+    tables[FIT_TITLE] = fit_table(result.fit_indices, criteria, pub.get("fit_revised") or {})
     tables["All fit indices (lavaan definitions)"] = pl.DataFrame(
         {"index": list(ALL_INDICES), "value": [float(result.fit_indices[k]) for k in ALL_INDICES]})
-    structural = _structural_table(result, pub.get("structural") or {}, alpha, bootstrap)
-    tables["Table 7: structural paths and hypotheses"] = structural
+    structural = structural_table(result, pub.get("structural") or {}, alpha, bootstrap)
+    tables[STRUCTURAL_TITLE] = structural
     tables["Table 8: hypothesis verdicts"] = structural.select("hypothesis", "verdict", "paper")
-    tables["Table 9: measurement model"] = _measurement_table(result, pub.get("measurement") or {})
+    tables[MEASUREMENT_TITLE] = measurement_table(result, pub.get("measurement") or {})
     if modindices is not None and modindices.height:
         tables["Modification indices (largest first; same_latent = admissible for revision)"] = modindices
-    supported = int((structural["verdict"] == "supported").sum())
-    lines.append(f"hypotheses supported at p < {alpha:g}: {supported} of {structural.height}")
+    lines.append(f"hypotheses supported at p < {alpha:g}: {int(structural['supported'].sum())} of {structural.height}")
     return Report(title=f"SEM report: {spec.name}", lines=lines, tables=tables, admissible=True)
 
 
@@ -123,27 +132,39 @@ def _hypotheses_table(spec: Any) -> pl.DataFrame:
                         schema={"hypothesis": pl.Utf8, "path": pl.Utf8, "content": pl.Utf8})
 
 
-def _fit_table(indices: dict[str, float], criteria: dict[str, tuple[str, float]],
-               paper: dict[str, float]) -> pl.DataFrame:
+def checks_table(checks: list[Check]) -> pl.DataFrame:
+    """The violation checks (:func:`ccframe.sem.checks.violations`) as one row each."""
+    return pl.DataFrame([{"check": c.number, "rule": c.name, "ok": c.ok, "detail": c.detail} for c in checks])
+
+
+def fit_table(indices: dict[str, float], criteria: dict[str, tuple[str, float]],
+              paper: dict[str, float]) -> pl.DataFrame:
+    """Table 6: each criterion's index, standard, our value, whether it holds, and the paper's value."""
     judged = judge_fit(indices, criteria)
     return judged.with_columns(paper=pl.Series([_num(paper.get(i)) for i in judged["index"]], dtype=pl.Float64))
 
 
-def _structural_table(result: Any, paper: dict[str, list], alpha: float, bootstrap: Any) -> pl.DataFrame:
+def structural_table(result: Any, paper: dict[str, list], alpha: float, bootstrap: Any = None, *,
+                     admissible: bool = True, positive_only: bool = False) -> pl.DataFrame:
+    """Table 7: each hypothesis's path, ours beside the paper's [std, unstd, S.E., C.R.], and its verdict.
+
+    ``supported`` follows :func:`supported`: a hypothesis whose text says "positive" (or
+    every one, with ``positive_only``) needs a positive estimate. An inadmissible solution
+    (``admissible=False``) supports nothing: its verdicts read "not judged".
+    """
     hyp = result.hypotheses()
     texts = {r.label: r.text for r in (*result.spec.regressions, *result.spec.covariances) if r.label}
     rows = []
     for r in hyp.iter_rows(named=True):
         label = r["label"]
         published = paper.get(label) or [None] * 4
-        positive = "positive" in texts.get(label, "").lower()
-        significant = r["pvalue"] is not None and math.isfinite(r["pvalue"]) and r["pvalue"] < alpha
-        supported = significant and (r["estimate"] > 0 or not positive)
+        positive = positive_only or "positive" in texts.get(label, "").lower()
+        ok = admissible and supported(r["estimate"], r["pvalue"], alpha, positive=positive)
         row = {"hypothesis": label, "path": _path(r), "std": r["std_all"], "paper_std": _num(published[0]),
                "estimate": r["estimate"], "paper_estimate": _num(published[1]), "se": r["se"],
                "paper_se": _num(published[2]), "cr": r["z"], "paper_cr": _num(published[3]),
-               "p": r["pvalue"], "stars": _stars(r["pvalue"]),
-               "verdict": "supported" if supported else "not supported",
+               "p": r["pvalue"], "stars": _stars(r["pvalue"]), "supported": ok,
+               "verdict": "supported" if ok else "not supported" if admissible else "not judged",
                "paper": "supported" if label in paper else ""}
         rows.append(row)
     table = pl.DataFrame(rows)
@@ -154,7 +175,8 @@ def _structural_table(result: Any, paper: dict[str, list], alpha: float, bootstr
     return table
 
 
-def _measurement_table(result: Any, paper: dict[str, list]) -> pl.DataFrame:
+def measurement_table(result: Any, paper: dict[str, list]) -> pl.DataFrame:
+    """Table 9: every loading of the fitted spec, ours beside the paper's [std, unstd, S.E., C.R.]."""
     rows = []
     for r in result.paths("=~").iter_rows(named=True):
         published = paper.get(r["rhs"]) or [None] * 4
@@ -195,6 +217,12 @@ def _preanalysis_tables(pre: Any, spec: Any, paper: dict[str, Any]) -> dict[str,
         paper_alpha=pl.Series([_num(alpha_paper.get(n)) for n in pre.reliability["latent"]], dtype=pl.Float64))
     out["Tables 3-5 (reliability): Cronbach's alpha, composite reliability, AVE"] = rel
     return out
+
+
+def supported(estimate: float | None, pvalue: float | None, alpha: float, *, positive: bool) -> bool:
+    """A hypothesis's verdict: two-sided p below ``alpha`` and, where ``positive``, a positive estimate."""
+    significant = pvalue is not None and math.isfinite(pvalue) and pvalue < alpha
+    return bool(significant and (not positive or (estimate is not None and estimate > 0)))
 
 
 def _path(row: dict[str, Any]) -> str:

@@ -1,96 +1,57 @@
-"""A fitted survey beside what Wang et al. (2022) published: Tables 6, 7 and 9 side by side.
+"""A fitted virtual survey beside what Wang et al. (2022) published, through the SEM layer.
 
-The published values are read from ``conf/sem/published_wang2022.yaml``. A hypothesis
-is supported when its path (regression or covariance) is positive and its p-value is
-below the configured significance (the paper: all sixteen at p < .001).
+:func:`side_by_side` runs the same violation-of-estimation checks as ``task=sem``
+(:func:`ccframe.sem.checks.violations`) and builds the paper's Tables 6, 7 and 9 with
+:mod:`ccframe.sem.report`, the published values read from ``conf/sem/<published>.yaml``.
+Unlike ``task=sem`` it prints the tables of an inadmissible solution too (marked, with
+no hypothesis supported), since simulated answers often give one. A hypothesis is
+supported when its path is positive and its p-value below the configured significance
+(the paper: all sixteen at p < .001). :func:`composite_paths` is the survey's own
+cross-check, on average scores, that needs no admissible SEM.
 """
 
 from __future__ import annotations
 
-from functools import cache
 from typing import Any
 
 import numpy as np
 import polars as pl
-import yaml
 
-from ccframe.sem.spec import SPEC_DIR
-
-PUBLISHED = "published_wang2022"
-
-
-@cache
-def published(name: str = PUBLISHED) -> dict[str, Any]:
-    """The published tables (plain data) of ``conf/sem/<name>.yaml``."""
-    return yaml.safe_load((SPEC_DIR / f"{name}.yaml").read_text())
-
-
-def fit_table(sem: Any) -> pl.DataFrame:
-    """Table 6: each index the paper reports, its reference standard, paper and simulated value."""
-    rows = []
-    for index, ref in published()["table6"].items():
-        value = float(sem.fit_indices.get(index, float("nan")))
-        meets = value < ref["below"] if "below" in ref else value > ref["above"]
-        rows.append({"index": index, "standard": ref["standard"], "paper": ref["value"],
-                     "simulated": value, "meets_standard": meets})
-    return pl.DataFrame(rows)
+from ccframe.sem.checks import PAPER_CRITERIA, admissible, violations
+from ccframe.sem.report import (
+    CHECKS_TITLE,
+    FIT_TITLE,
+    MEASUREMENT_TITLE,
+    STRUCTURAL_TITLE,
+    Report,
+    checks_table,
+    fit_table,
+    load_published,
+    measurement_table,
+    structural_table,
+    supported,
+)
 
 
-def path_table(sem: Any, significance: float) -> pl.DataFrame:
-    """Table 7: each hypothesis's path, the paper's values and the simulated estimate, SE, C.R., p.
+def side_by_side(sem: Any, significance: float, published: str) -> Report:
+    """The violation checks and Tables 6, 7 and 9 of one fitted survey, the paper's values beside ours.
 
-    ``supported`` needs a positive, significant path in an admissible solution
-    (:func:`proper_solution`); an inadmissible fit supports nothing.
+    ``published`` names a ``conf/sem/published_*.yaml`` (or ``""`` for none); the fit is
+    judged against the paper's Table 6 standards (:data:`ccframe.sem.checks.PAPER_CRITERIA`).
     """
-    estimates = sem.hypotheses()
-    proper = proper_solution(sem)
-    rows = []
-    for label, ref in published()["table7"].items():
-        found = estimates.filter(pl.col("label") == label)
-        if found.height != 1:
-            raise KeyError(f"hypothesis {label} is not labelled in spec {sem.spec.name}")
-        row = found.row(0, named=True)
-        arrow = "<-" if ref["op"] == "~" else "<->"
-        rows.append({"hypothesis": label, "path": f"{ref['lhs']} {arrow} {ref['rhs']}",
-                     "paper_std": ref["std"], "std": row["std_all"], "estimate": row["estimate"],
-                     "se": row["se"], "cr": row["z"], "p": row["pvalue"],
-                     "supported": proper and supported(row["estimate"], row["pvalue"], significance)})
-    return pl.DataFrame(rows).sort(pl.col("hypothesis").str.slice(1).cast(pl.Int64))
-
-
-def loading_table(sem: Any) -> pl.DataFrame:
-    """Table 9: each retained item's standardised loading, paper and simulated."""
-    loadings = sem.paths("=~")
-    rows = []
-    for item, (latent, std, _) in published()["table9"].items():
-        found = loadings.filter((pl.col("lhs") == latent) & (pl.col("rhs") == item))
-        rows.append({"path": f"{item} <- {latent}", "paper_std": std,
-                     "std": float(found["std_all"][0]) if found.height else float("nan"),
-                     "estimate": float(found["estimate"][0]) if found.height else float("nan"),
-                     "p": float(found["pvalue"][0]) if found.height else float("nan")})
-    return pl.DataFrame(rows)
-
-
-def supported(estimate: float, pvalue: float | None, significance: float) -> bool:
-    """Positive and significant (two-sided p below ``significance``)."""
-    return bool(estimate is not None and estimate > 0 and pvalue is not None and pvalue < significance)
-
-
-def proper_solution(sem: Any, max_se: float = 10.0) -> bool:
-    """Whether a fit is an admissible solution whose paths can be read.
-
-    The paper's "violation of estimation" checks, in short: the optimiser converged,
-    no variance is negative, every standardised loading, path and correlation is finite
-    and within [-1, 1], and no standard error is extreme (> ``max_se`` on a 1..5 scale).
-    """
-    if not sem.converged:
-        return False
-    est = sem.estimates.filter(pl.col("free"))
-    variances = est.filter((pl.col("op") == "~~") & (pl.col("lhs") == pl.col("rhs")))
-    others = est.filter(~((pl.col("op") == "~~") & (pl.col("lhs") == pl.col("rhs"))))
-    return bool((variances["estimate"] >= 0).all()
-                and others["std_all"].is_finite().all() and (others["std_all"].abs() <= 1.0 + 1e-6).all()
-                and est["se"].is_finite().all() and (est["se"] <= max_se).all())
+    checks = violations(sem)
+    ok = admissible(checks)
+    paper = load_published(published) or {}
+    chisq, df = sem.fit_indices.get("chisq", float("nan")), sem.fit_indices.get("df", float("nan"))
+    status = "admissible" if ok else "INADMISSIBLE (see the violation checks): no hypothesis is supported"
+    lines = [f"spec {sem.spec.name}, N = {sem.n_obs}; solution {status}; chi2 = {chisq:.1f}, df = {df:.0f}",
+             f"a hypothesis is supported by a positive path with p < {significance:g} in an admissible solution"]
+    tables = {CHECKS_TITLE: checks_table(checks),
+              FIT_TITLE: fit_table(sem.fit_indices, PAPER_CRITERIA, paper.get("fit_revised") or {}),
+              STRUCTURAL_TITLE: structural_table(sem, paper.get("structural") or {}, significance,
+                                                 admissible=ok, positive_only=True),
+              MEASUREMENT_TITLE: measurement_table(sem, paper.get("measurement") or {})}
+    return Report(title="Virtual survey beside Wang et al. (2022)", lines=lines, tables=tables, admissible=ok)
 
 
 def composite_paths(spec: Any, answers: pl.DataFrame, significance: float) -> pl.DataFrame:
@@ -123,10 +84,10 @@ def composite_paths(spec: Any, answers: pl.DataFrame, significance: float) -> pl
         r = float(np.corrcoef(a, b)[0, 1])
         stat = r * np.sqrt((n - 2) / max(1 - r * r, 1e-12))
         rows.append((relation.label, r, float(2 * t_dist.sf(abs(stat), n - 2))))
-    frame = pl.DataFrame(rows, schema={"hypothesis": pl.Utf8, "std": pl.Float64, "p": pl.Float64}, orient="row")
-    return (frame.filter(pl.col("hypothesis").is_not_null())
-            .with_columns(supported=(pl.col("std") > 0) & (pl.col("p") < significance))
-            .sort(pl.col("hypothesis").str.slice(1).cast(pl.Int64)))
+    rows = [(label, std, p, supported(std, p, significance, positive=True)) for label, std, p in rows if label]
+    frame = pl.DataFrame(rows, schema={"hypothesis": pl.Utf8, "std": pl.Float64, "p": pl.Float64,
+                                       "supported": pl.Boolean}, orient="row")
+    return frame.sort(pl.col("hypothesis").str.slice(1).cast(pl.Int64))
 
 
 def _z(values: np.ndarray) -> np.ndarray:

@@ -38,6 +38,7 @@ class SurveyTask:
     n: int = bounded(10, 10**6, doc="respondents (the paper: 481 valid questionnaires)")
     clusters: int = bounded(2, 10**5, doc="simulated clusters the respondents come from")
     spec: str = described("SEM spec fitted to the answers (conf/sem/)")
+    published: str = described("the paper's values printed beside ours (conf/sem/published_*.yaml; '' for none)")
     significance: float = bounded(0, 1, low_open=True, high_open=True,
                                   doc="p below which a positive path supports its hypothesis")
     amos: bool = described("AMOS's N - 1 convention (the paper used AMOS 24)")

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import math
-import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -200,11 +199,7 @@ def _save(outcome: dict[str, Any], task: SemTask, folder: Path) -> Path:
     (folder / "fit_indices.json").write_text(json.dumps(result.fit_indices, indent=1))
     (folder / "checks.json").write_text(json.dumps([c.__dict__ for c in outcome["checks"]], indent=1))
     (folder / "spec.yaml").write_text(OmegaConf.to_yaml(OmegaConf.create(result.spec.to_dict())))
-    tables = folder / "tables"
-    tables.mkdir(exist_ok=True)
-    for name, table in report.tables.items():
-        slug = re.sub(r"[^a-z0-9]+", "_", name.lower()[:60]).strip("_")
-        table.write_parquet(tables / f"{slug}.parquet")
+    report.write_tables(folder / "tables")
     return folder
 
 

@@ -33,10 +33,13 @@ def one_survey(config: dict[str, Any], variant: str, overrides: dict[str, Any], 
 
     ``std``, ``p`` and ``supported`` come from the composite-score paths
     (:func:`ccframe.survey.report.composite_paths`); with ``fit_sem`` the SEM's are added
-    as ``sem_std``, ``sem_p``, ``sem_supported`` with the solution's admissibility.
+    as ``sem_std``, ``sem_p``, ``sem_supported`` (Table 7 of
+    :func:`ccframe.survey.report.side_by_side`) with the solution's admissibility (``proper``:
+    the SEM layer's violation checks, as ``task=sem`` runs them).
     """
     import static_information
 
+    from ccframe.sem.report import STRUCTURAL_TITLE
     from ccframe.sem.spec import load_spec
     from ccframe.survey import report
     from ccframe.survey.world import field_survey
@@ -54,10 +57,10 @@ def one_survey(config: dict[str, Any], variant: str, overrides: dict[str, Any], 
     paths = report.composite_paths(load_spec(config["task"]["spec"]), world.answers, significance)
     paths = paths.with_columns(variant=pl.lit(variant), replicate=pl.lit(replicate))
     if fit_sem:
-        sem = report.path_table(world.sem, significance).select(
-            "hypothesis", sem_std="std", sem_p="p", sem_supported="supported")
+        side = report.side_by_side(world.sem, significance, config["task"]["published"])
+        sem = side.tables[STRUCTURAL_TITLE].select("hypothesis", sem_std="std", sem_p="p", sem_supported="supported")
         paths = paths.join(sem, on="hypothesis").with_columns(
-            proper=pl.lit(report.proper_solution(world.sem)), cfi=pl.lit(world.sem.fit_indices.get("cfi")),
+            proper=pl.lit(side.admissible), cfi=pl.lit(world.sem.fit_indices.get("cfi")),
             rmsea=pl.lit(world.sem.fit_indices.get("rmsea")))
     return paths.with_columns(seconds=pl.lit(time.perf_counter() - start))
 
