@@ -71,7 +71,7 @@ def summarise(estimates: pl.DataFrame) -> pl.DataFrame:
     With SEM columns, also the SEM support rate and the share of admissible solutions.
     """
     aggregates = [pl.col("supported").mean().alias("support_rate"), pl.col("std").mean().alias("mean_std"),
-                  pl.col("std").std().alias("sd_std"), pl.len().alias("replicates")]
+                  pl.col("std").std().fill_null(float("nan")).alias("sd_std"), pl.len().alias("replicates")]
     if "sem_supported" in estimates.columns:
         aggregates += [pl.col("sem_supported").mean().alias("sem_support_rate"),
                        pl.col("proper").mean().alias("admissible_rate")]
