@@ -64,18 +64,31 @@ class DemandSpace:
         return (np.clip(x - half, 0, last), np.clip(x + half, 0, last),
                 np.clip(y - half, 0, last), np.clip(y + half, 0, last))
 
+    def deplete(self, x: np.ndarray, y: np.ndarray, vision: np.ndarray, served: np.ndarray) -> None:
+        """Remove from each server's share of every cell it sees the fraction ``served`` of it.
+
+        A cell seen by k servers is split k ways (as in :meth:`visible`), so it loses
+        the mean of its observers' ``served`` fractions: customers who have bought leave.
+        """
+        if len(x) == 0:
+            return
+        x0, x1, y0, y1 = self._windows(x, y, vision)
+        coverage = _window_counts(self.size, x0, x1, y0, y1)
+        served_sum = _window_counts(self.size, x0, x1, y0, y1, weights=np.asarray(served, dtype=float))
+        self.grid *= 1.0 - served_sum / np.maximum(coverage, 1)
+
     def scale(self, factor: np.ndarray | float) -> None:
         """Multiply demand, cell by cell or as a whole (growth and shocks)."""
         self.grid *= factor
 
 
-def _window_counts(size: int, x0, x1, y0, y1) -> np.ndarray:
-    """How many windows cover each cell (2-D difference array, then prefix sums)."""
+def _window_counts(size: int, x0, x1, y0, y1, weights: np.ndarray | float = 1.0) -> np.ndarray:
+    """How many windows cover each cell, or the sum of their ``weights`` (2-D difference array, prefix sums)."""
     diff = np.zeros((size + 1, size + 1))
-    np.add.at(diff, (x0, y0), 1.0)
-    np.add.at(diff, (x1 + 1, y0), -1.0)
-    np.add.at(diff, (x0, y1 + 1), -1.0)
-    np.add.at(diff, (x1 + 1, y1 + 1), 1.0)
+    np.add.at(diff, (x0, y0), weights)
+    np.add.at(diff, (x1 + 1, y0), -weights)
+    np.add.at(diff, (x0, y1 + 1), -weights)
+    np.add.at(diff, (x1 + 1, y1 + 1), weights)
     return diff.cumsum(0).cumsum(1)[:size, :size]
 
 
