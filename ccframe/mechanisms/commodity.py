@@ -119,7 +119,7 @@ class CournotCommodity(Mechanism):
         through[servers] = np.divide(sold, supply[servers], out=np.zeros_like(sold),
                                      where=supply[servers] > 0)
         sup["sold"][suppliers] = np.where(matched, sup["output"][suppliers] * through[partner], 0.0)
-        served = np.divide(sold, demand, out=np.zeros_like(sold), where=demand > 0)
+        served = np.divide(sold, self.visible, out=np.zeros_like(sold), where=self.visible > 0)
         model.demand.deplete(sv["x"][servers], sv["y"][servers], sv["vision"][servers],
                              np.minimum(self.params.saturation * served, 1.0))
 
