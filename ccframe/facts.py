@@ -37,18 +37,30 @@ STANDARD_CTRANS, LOW_CTRANS = 4000.0, 3000.0
 
 @dataclass(frozen=True)
 class FactResult:
-    """One fact checked: what the seed says, what we got, pass/fail and the calibration loss."""
+    """One fact checked: what the seed says, what we got, pass/fail and the calibration loss.
+
+    ``shape`` is the qualitative statement (peaks at Y4, rises every year, ...);
+    ``near`` whether the number the seed quotes is matched within its tolerance
+    (True for facts that quote none). The fact passes when both hold.
+    """
 
     fact: str
     scenario: str
     paper: str
     ours: str
-    passed: bool
+    shape: bool
+    near: bool
     loss: float
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "passed", bool(self.passed))
+        object.__setattr__(self, "shape", bool(self.shape))
+        object.__setattr__(self, "near", bool(self.near))
         object.__setattr__(self, "loss", float(self.loss))
+
+    @property
+    def passed(self) -> bool:
+        """Shape and number both as the seed reports."""
+        return self.shape and self.near
 
 
 def _hinge(values, scale: float) -> float:
@@ -85,9 +97,9 @@ def output_life_cycle(standard: Series) -> FactResult:
     near, miss = _closeness(index[-1], OUTPUT_Y10)
     others = np.delete(index, PEAK_YEAR) - index[PEAK_YEAR]
     loss = miss + _hinge(others + 0.01, 0.05) + _hinge(falls + 0.005, 0.05)
-    passed = peak == PEAK_YEAR and bool(np.all(falls < 0)) and near
+    shape = peak == PEAK_YEAR and bool(np.all(falls < 0))
     return FactResult("F1", "commodity", "peak at Y4, falls after, Y10 = 1.85 ± 0.10",
-                      f"peak at Y{peak}, Y10 = {index[-1]:.3f}; index {_fmt(index)}", passed, loss)
+                      f"peak at Y{peak}, Y10 = {index[-1]:.3f}; index {_fmt(index)}", shape, near, loss)
 
 
 def revenue_ratio(standard: Series) -> FactResult:
@@ -99,9 +111,9 @@ def revenue_ratio(standard: Series) -> FactResult:
     near, miss = _closeness(ratio[-1], RATIO_Y10)
     loss = (miss + _hinge(late - 0.99, 0.02) + _hinge([ratio[0] - ratio[1:4].max() + 0.01], 0.02)
             + _hinge(np.diff(ratio[3:]) + 0.002, 0.02))
-    passed = rises_then_falls and bool(np.all(late < 1)) and near
+    shape = rises_then_falls and bool(np.all(late < 1))
     return FactResult("F2", "fund", "rises then falls, < 1 from Y6, Y10 = 0.86 ± 0.05",
-                      f"peak at Y{peak}, Y10 = {ratio[-1]:.3f}; ratio {_fmt(ratio)}", passed, loss)
+                      f"peak at Y{peak}, Y10 = {ratio[-1]:.3f}; ratio {_fmt(ratio)}", shape, near, loss)
 
 
 def freight_effect(by_ctrans: Mapping[float, Series]) -> FactResult:
@@ -121,10 +133,11 @@ def freight_effect(by_ctrans: Mapping[float, Series]) -> FactResult:
     steps = np.diff(early)
     loss += _hinge(-steps / np.maximum(early[:-1], 1e-12) + 0.005, 0.02)
     nonlinear = steps.size < 2 or float(np.ptp(steps)) > 0.1 * float(np.mean(np.abs(steps)))
-    passed = bool(np.all(after > 0)) and bool(before.min() < 0) and bool(np.all(steps > 0)) and nonlinear
+    shape = bool(np.all(after > 0)) and bool(before.min() < 0) and bool(np.all(steps > 0)) and nonlinear
     ours = (f"3000 vs 4000 by year (relative gap): {_fmt(gap[1:])}; "
             f"mean Y1-7 by ctrans {dict(zip(values, np.round(early, 1).tolist(), strict=True))}")
-    return FactResult("F3", "fund", "rises with ctrans (non-linear); 3000 above 4000 after Y7", ours, passed, loss)
+    return FactResult("F3", "fund", "rises with ctrans (non-linear); 3000 above 4000 after Y7", ours, shape,
+                      True, loss)
 
 
 def return_expectation_effect(by_iexp: Mapping[float, Series]) -> FactResult:
@@ -133,9 +146,9 @@ def return_expectation_effect(by_iexp: Mapping[float, Series]) -> FactResult:
     means = np.array([np.mean(_finite(by_iexp[v]["unit_revenue_es"])[1:]) for v in values])
     steps = np.diff(means)
     loss = _hinge(steps / np.maximum(means[:-1], 1e-12) + 0.01, 0.02)
-    passed = bool(np.all(steps < 0))
+    shape = bool(np.all(steps < 0))
     ours = f"mean Y1-10 by iexp {dict(zip(values, np.round(means, 1).tolist(), strict=True))}"
-    return FactResult("F4", "fund", "higher iexp, lower CBEC unit revenue", ours, passed, loss)
+    return FactResult("F4", "fund", "higher iexp, lower CBEC unit revenue", ours, shape, True, loss)
 
 
 def vision_growth(standard: Series) -> FactResult:
@@ -143,9 +156,9 @@ def vision_growth(standard: Series) -> FactResult:
     index = _finite(standard["vision_index"])
     near, miss = _closeness(index[-1], VISION_Y10)
     loss = miss + _hinge(-np.diff(index) + 0.01, 0.05)
-    passed = bool(np.all(np.diff(index) > 0)) and near
+    shape = bool(np.all(np.diff(index) > 0))
     return FactResult("F5", "information", "rises every year, Y10 = 14 ± 1.5",
-                      f"Y10 = {index[-1]:.2f}; index {_fmt(index)}", passed, loss)
+                      f"Y10 = {index[-1]:.2f}; index {_fmt(index)}", shape, near, loss)
 
 
 def transaction_times(standard: Series) -> FactResult:
@@ -153,10 +166,10 @@ def transaction_times(standard: Series) -> FactResult:
     ts, es = _finite(standard["transaction_time_ts"]), _finite(standard["transaction_time_es"])
     gap = ts - es
     loss = (_hinge(np.diff(ts) + 0.01, 0.1) + _hinge(-np.diff(es) + 0.01, 0.1) + _hinge(-gap + 0.1, 0.5))
-    passed = (bool(np.all(np.diff(ts) < 0)) and bool(np.all(np.diff(es) > 0)) and bool(np.all(gap > 0))
+    shape = (bool(np.all(np.diff(ts) < 0)) and bool(np.all(np.diff(es) > 0)) and bool(np.all(gap > 0))
               and gap[-1] < gap[0])
     return FactResult("F6", "technology", "TS falls, ES rises, ES < TS, converging",
-                      f"TS {_fmt(ts)}; ES {_fmt(es)}", passed, loss)
+                      f"TS {_fmt(ts)}; ES {_fmt(es)}", shape, True, loss)
 
 
 def reproduction_time(standard: Series) -> FactResult:
@@ -164,9 +177,9 @@ def reproduction_time(standard: Series) -> FactResult:
     index = _finite(standard["reproduction_time_index"])
     near, miss = _closeness(index[-1], REPRODUCTION_Y10)
     loss = miss + _hinge(np.diff(index) + 0.001, 0.005)
-    passed = bool(np.all(np.diff(index) < 0)) and near
+    shape = bool(np.all(np.diff(index) < 0))
     return FactResult("F7", "technology", "falls every year, Y10 = 0.91 ± 0.02",
-                      f"Y10 = {index[-1]:.3f}; index {_fmt(index)}", passed, loss)
+                      f"Y10 = {index[-1]:.3f}; index {_fmt(index)}", shape, near, loss)
 
 
 def cbec_share(standard: Series) -> FactResult:
@@ -175,7 +188,7 @@ def cbec_share(standard: Series) -> FactResult:
     steps = np.diff(share)
     loss = _hinge(-steps + 0.005, 0.02)
     return FactResult("F8", "validation", "rises in each of the first 6 years",
-                      f"share Y0-6 {_fmt(share)}", bool(np.all(steps > 0)), loss)
+                      f"share Y0-6 {_fmt(share)}", bool(np.all(steps > 0)), True, loss)
 
 
 STANDARD_FACTS: tuple[Callable[[Series], FactResult], ...] = (

@@ -26,6 +26,7 @@ import optuna
 from omegaconf import OmegaConf
 
 from ccframe import facts
+from ccframe.model import ModelError
 from ccframe.reproduction import run_design
 from ccframe.tracking import Tracker
 
@@ -36,6 +37,7 @@ import conf_writer  # noqa: E402
 
 TRIAL_CTRANS = (3000.0, 4000.0)
 TRIAL_IEXP = (0.1, 0.2, 0.3)
+COLLAPSE_LOSS = 1e5  # a trial whose cluster died out scores worse than any that ran
 
 
 def load_space(path: Path) -> dict[str, dict]:
@@ -76,12 +78,14 @@ class Objective:
         try:
             design = run_design(overrides(values), replicates=self.replicates, seed=self.seed,
                                 ctrans=TRIAL_CTRANS, iexp=TRIAL_IEXP)
-        except Exception as exc:  # a sampled point the model cannot run (e.g. no supplier left)
-            self.tracker.log_result(run_id, {k: f"{v:.6g}" for k, v in values.items()}, [], None)
+        except ModelError as exc:  # the cluster died out (no supplier left): the worst outcome, not a gap
+            self.tracker.log_result(run_id, {k: f"{v:.6g}" for k, v in values.items()},
+                                    [("loss", COLLAPSE_LOSS, 0)], None)
             self.tracker.finish(run_id, ok=False, error=f"{type(exc).__name__}: {exc}")
-            raise optuna.TrialPruned(str(exc)) from exc
+            trial.set_user_attr("collapsed", str(exc))
+            return COLLAPSE_LOSS
         for r in design.facts:
-            trial.set_user_attr(r.fact, r.passed)
+            trial.set_user_attr(r.fact, bool(r.passed))
         self.tracker.log_result(run_id, {k: f"{v:.6g}" for k, v in values.items()}, fact_metrics(design.facts), None)
         self.tracker.finish(run_id)
         return design.loss
