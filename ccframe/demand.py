@@ -75,7 +75,7 @@ class DemandSpace:
         x0, x1, y0, y1 = self._windows(x, y, vision)
         coverage = _window_counts(self.size, x0, x1, y0, y1)
         served_sum = _window_counts(self.size, x0, x1, y0, y1, weights=np.asarray(served, dtype=float))
-        self.grid *= 1.0 - served_sum / np.maximum(coverage, 1)
+        self.grid *= np.clip(1.0 - served_sum / np.maximum(coverage, 1), 0.0, 1.0)
 
     def scale(self, factor: np.ndarray | float) -> None:
         """Multiply demand, cell by cell or as a whole (growth and shocks)."""
