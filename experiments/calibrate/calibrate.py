@@ -91,6 +91,13 @@ class Objective:
         return design.loss
 
 
+def warm_start(study: optuna.Study, earlier: optuna.Study, space: dict[str, dict], best: int = 5) -> None:
+    """Enqueue the ``best`` trials of an earlier study; keys it lacked are left to the sampler."""
+    done = sorted((t for t in earlier.trials if t.value is not None), key=lambda t: t.value)[:best]
+    for trial in done:
+        study.enqueue_trial({k: v for k, v in trial.params.items() if k in space}, skip_if_exists=True)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Run (or resume) the study, check its best trial at full replicates, optionally write conf/."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -102,6 +109,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--storage", default=f"sqlite:///{HERE / 'optuna.db'}", help="Optuna storage URL")
     parser.add_argument("--space", type=Path, default=HERE / "space.yaml")
     parser.add_argument("--mlflow-uri", default="", help="MLflow tracking URI (default: ./mlflow.db)")
+    parser.add_argument("--warm-start", default="", metavar="STUDY",
+                        help="first try the best trials of this earlier study (same storage)")
     parser.add_argument("--write", action="store_true", help="write the best values into conf/ and docs/ODD.md")
     args = parser.parse_args(argv)
 
@@ -114,6 +123,8 @@ def main(argv: list[str] | None = None) -> None:
                                 sampler=optuna.samplers.TPESampler(seed=args.seed, multivariate=True),
                                 load_if_exists=True)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
+    if args.warm_start:
+        warm_start(study, optuna.load_study(study_name=args.warm_start, storage=args.storage), space)
     study.optimize(Objective(space, args.replicates, args.seed, tracker, parent, experiment),
                    n_trials=args.trials, show_progress_bar=True)
 
