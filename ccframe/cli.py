@@ -20,7 +20,8 @@ from omegaconf import DictConfig
 from ccframe import runner, tasks
 from ccframe.model import MechanismError, ModelError
 from ccframe.params import ConfigError
-from ccframe.plugins import PluginError, config_searchpath
+from ccframe.plugins import PluginError, config_searchpath, get_plugin_manager
+from ccframe.searchpath import register_with_hydra
 
 EXIT_CONFIG = 2
 EXIT_RUN = 1
@@ -127,9 +128,9 @@ def main() -> None:
 
         sys.exit(print_plugins(args[1:]))
     try:
-        extra = runner.searchpath_override()
+        get_plugin_manager()  # a broken installed plugin is one line here, not a Hydra traceback
         check_config_groups(overrides_in(args))
+        register_with_hydra()
     except PluginError as exc:
         fail(str(exc), EXIT_CONFIG)
-    sys.argv = [sys.argv[0], *args, *extra]
     app()

@@ -6,7 +6,7 @@ import sys
 
 from ccframe import runner
 from ccframe.params import ConfigError
-from ccframe.plugins import CORE_SLOTS, PluginError, mechanism_registry
+from ccframe.plugins import CORE_SLOTS, PluginError, mechanism_registry, plugin_config_options
 
 
 def active_implementations(overrides: list[str]) -> dict[str, str]:
@@ -35,4 +35,9 @@ def print_plugins(overrides: list[str]) -> int:
         print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
         if index == 0:
             print("  ".join("-" * width for width in widths))
+    options = plugin_config_options()
+    if options:
+        print(f"\nconfig options from installed plugins: {', '.join(options)}")
+    print("\n* = active with the given overrides (e.g. `python -m ccframe plugins fund=escrow`); "
+          "switch with <slot>.impl=<implementation> or the plugin's config option")
     return 0

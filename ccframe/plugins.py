@@ -53,18 +53,24 @@ def get_plugin_manager() -> pluggy.PluginManager:
         pm.register(importlib.import_module(module_name), name=module_name)
     try:
         pm.load_setuptools_entrypoints(ENTRY_POINT_GROUP)
-    except Exception as exc:  # an installed plugin that does not import
-        raise PluginError(f"an installed ccframe plugin failed to load: {exc}") from exc
-    _check_pending(pm)
+        pm.check_pending()
+    except Exception as exc:  # an installed plugin that does not import or does not fit the hookspecs
+        raise PluginError(_broken_plugin(pm, exc)) from None
     return pm
 
 
-def _check_pending(pm: pluggy.PluginManager) -> None:
-    try:
-        pm.check_pending()
-    except pluggy.PluginValidationError as exc:
-        detail = "; ".join(line.strip() for line in str(exc).splitlines())
-        raise PluginError(f"plugin {exc.plugin_name!r}: {detail}") from None
+def _broken_plugin(pm: pluggy.PluginManager, exc: Exception) -> str:
+    """One line naming the installed plugin that failed to load, its package and what to do."""
+    registered = pm.get_name(exc.plugin) if isinstance(exc, pluggy.PluginValidationError) else None
+    # otherwise pluggy stopped at the culprit: the first entry point not registered
+    name = registered or next((ep.name for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP)
+                               if pm.get_plugin(ep.name) is None), "?")
+    entry = next(iter(importlib.metadata.entry_points(group=ENTRY_POINT_GROUP, name=name)), None)
+    package = f"{entry.dist.name} {entry.dist.version}" if entry and entry.dist else "unknown package"
+    detail = "; ".join(line.strip() for line in str(exc).splitlines() if line.strip())
+    dist = package.split()[0]
+    return (f"installed plugin {name!r} ({package}) cannot be loaded: {type(exc).__name__}: {detail}; "
+            f"fix it or remove it with `pip uninstall {dist}`")
 
 
 @dataclass(frozen=True)
@@ -93,7 +99,8 @@ def mechanism_registry(pm: pluggy.PluginManager | None = None) -> dict[str, dict
             if cls.name in slot:
                 raise PluginError(f"plugin {_plugin!r} registers {cls.slot}.impl={cls.name!r}, "
                                   f"already registered by {slot[cls.name].plugin!r}")
-            dist, version = dists.get(_plugin, ("ccframe", _own_version()))
+            builtin = ("ccframe", _own_version()) if _plugin in DEFAULT_PLUGINS else ("unpackaged", "-")
+            dist, version = dists.get(_plugin, builtin)
             slot[cls.name] = MechanismInfo(cls.slot, cls.name, cls, _plugin, dist, version)
 
         impl.function(register=register)
@@ -114,19 +121,45 @@ def _own_version() -> str:
 def check_hooks(mechanism: Mechanism, info: MechanismInfo) -> None:
     """Reject a mechanism whose hook names or signatures do not match the hookspecs."""
     pm = new_plugin_manager()
+    where = f"mechanism {info.slot}={info.name} from plugin {info.plugin!r} ({info.distribution} {info.version})"
+    unmarked = [name for name in dir(mechanism)
+                if name.startswith("ccframe_") and pm.parse_hookimpl_opts(mechanism, name) is None]
+    if unmarked:
+        raise PluginError(f"{where}: method {unmarked[0]} is not marked @hookimpl, so it would never be "
+                          "called; decorate it with `from ccframe import hookimpl`")
     try:
         pm.register(mechanism, name=f"{info.slot}={info.name}")
         pm.check_pending()
     except pluggy.PluginValidationError as exc:
         detail = "; ".join(line.strip() for line in str(exc).splitlines())
-        raise PluginError(f"mechanism {info.slot}={info.name} from plugin {info.plugin!r} "
-                          f"({info.distribution} {info.version}): {detail}") from None
+        raise PluginError(f"{where}: {detail}") from None
 
 
 def config_searchpath(pm: pluggy.PluginManager | None = None) -> list[str]:
     """Hydra search-path entries contributed by plugins (their config groups)."""
     pm = pm or get_plugin_manager()
     return [entry for entries in pm.hook.ccframe_config_searchpath() for entry in entries]
+
+
+def plugin_config_options(pm: pluggy.PluginManager | None = None) -> list[str]:
+    """The overrides that select installed plugins' config options (``fund=escrow``, ``+mechanism=...``).
+
+    A group ccframe's own config has is chosen with ``group=option``; a new group is added with ``+``.
+    """
+    from importlib.resources import files
+
+    from ccframe.searchpath import CONFIG_MODULE
+
+    own = files(CONFIG_MODULE)
+    options = []
+    for entry in config_searchpath(pm):
+        if entry.startswith("pkg://"):
+            for group in files(entry.removeprefix("pkg://")).iterdir():
+                if group.is_dir():
+                    prefix = "" if own.joinpath(group.name).is_dir() else "+"
+                    options += [f"{prefix}{group.name}={item.name.removesuffix('.yaml')}"
+                                for item in group.iterdir() if item.name.endswith(".yaml")]
+    return sorted(options)
 
 
 def blame(pm: pluggy.PluginManager, hook_name: str, exc: BaseException) -> str | None:

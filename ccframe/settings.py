@@ -14,7 +14,7 @@ from typing import Any
 
 from ccframe import equations
 from ccframe.params import ConfigError, bounded, build, described, fraction, nonnegative, positive
-from ccframe.plugins import CORE_SLOTS, MechanismInfo, check_hooks
+from ccframe.plugins import CORE_SLOTS, MechanismInfo, check_hooks, plugin_config_options
 
 
 @dataclass(frozen=True)
@@ -171,6 +171,11 @@ def _mechanisms(config: dict[str, Any], registry: dict[str, dict[str, MechanismI
         if isinstance(node, str):  # `+group=option` for a config group nobody installed
             raise ConfigError(f"{key}: no such config group, so no mechanism {node!r} (is the plugin that "
                               f"provides it installed?); available mechanisms: {_listing(registry)}")
+        if key in registry and isinstance(node, dict) and "impl" not in node:
+            options = ", ".join(plugin_config_options()) or "none"
+            raise ConfigError(f"{key}: mechanism slot not active, so its parameters cannot be set; activate it "
+                              f"with the config option of the plugin that provides it (installed: {options}) "
+                              f"or {key}.impl=<{'|'.join(sorted(registry[key]))}>")
         if not (isinstance(node, dict) and "impl" in node):
             raise ConfigError(f"{key}: unknown key; top-level keys are "
                               f"{', '.join(sorted(known | set(registry)))}")

@@ -22,6 +22,9 @@ def register_plugin(plugin: object, name: str | None = None) -> Iterator[object]
     from ccframe.plugins import get_plugin_manager
 
     pm = get_plugin_manager()
+    if pm.is_registered(plugin):  # already installed and loaded through its entry point
+        yield plugin
+        return
     registered = pm.register(plugin, name=name)
     try:
         yield plugin

@@ -89,6 +89,33 @@ def test_a_plugin_can_add_a_new_mechanism_slot_with_its_own_metrics(ccframe_plug
     assert result.means("fragile_rate") == [0.25, 0.25]
 
 
+def test_a_plugins_metrics_are_marked_as_its_own_for_the_console_summary(ccframe_plugin):
+    ccframe_plugin(plugin_module(Fragile))
+    result = small_run(["years=1", "+fragile.impl=boom", "+fragile.rate=0.25"])
+    assert result.metric_sources["fragile_rate"] == "fragile=boom"
+    assert result.plugin_metrics() == ["fragile_rate"]
+    assert "fragile_rate" in result.table([*result.settings.scenario.metrics, *result.plugin_metrics()]).columns
+
+
+def test_parameters_of_an_inactive_plugin_slot_say_how_to_activate_it(ccframe_plugin):
+    ccframe_plugin(plugin_module(Fragile))
+    with pytest.raises(ConfigError, match=r"^fragile: mechanism slot not active, .* or fragile\.impl=<boom>$"):
+        settings_from(compose(["+fragile.rate=0.25"]))
+
+
+class Unmarked(CIFFund):
+    name = "unmarked"
+
+    def ccframe_settle_funds(self, model, year):  # overrides the parent's hookimpl without the marker
+        super().ccframe_settle_funds(model, year)
+
+
+def test_a_hook_method_without_hookimpl_is_rejected_before_the_run(ccframe_plugin):
+    ccframe_plugin(plugin_module(Unmarked))
+    with pytest.raises(PluginError, match=r"fund=unmarked .*ccframe_settle_funds is not marked @hookimpl"):
+        settings_from(compose(["fund.impl=unmarked"]))
+
+
 def test_a_failing_plugin_is_named_with_its_hook_and_year(ccframe_plugin):
     ccframe_plugin(plugin_module(Fragile))
     with pytest.raises(MechanismError, match=r"mechanism fragile=boom from plugin throwaway_plugin "
@@ -116,35 +143,55 @@ def test_a_hookimpl_with_a_wrong_signature_is_rejected_before_the_run(ccframe_pl
                                "~fund.settlement_days", "~fund.discount_rate", "~fund.server_fixed_cost"]))
 
 
+DEMO_PLUGIN = '''
+    from ccframe import hookimpl
+    from ccframe.mechanisms.fund import CIFFund
+
+    class DemoFund(CIFFund):
+        name = "demo"
+
+    @hookimpl
+    def ccframe_register_mechanisms(register):
+        register(DemoFund)
+'''
+
+
 @pytest.fixture
-def installed_plugin(tmp_path, monkeypatch):
-    """A plugin distribution 'demo-plugin' 0.1 installed on sys.path with a ``ccframe`` entry point."""
-    (tmp_path / "demo_plugin.py").write_text(textwrap.dedent('''
-        from ccframe import hookimpl
-        from ccframe.mechanisms.fund import CIFFund
+def install_plugin(tmp_path, monkeypatch):
+    """Install module ``demo_plugin`` (given source) as 'demo-plugin' 0.1 with a ``ccframe`` entry point."""
+    def install(source: str) -> None:
+        (tmp_path / "demo_plugin.py").write_text(textwrap.dedent(source))
+        info = tmp_path / "demo_plugin-0.1.dist-info"
+        info.mkdir()
+        (info / "METADATA").write_text("Metadata-Version: 2.1\nName: demo-plugin\nVersion: 0.1\n")
+        (info / "entry_points.txt").write_text("[ccframe]\ndemo = demo_plugin\n")
+        monkeypatch.syspath_prepend(str(tmp_path))
+        get_plugin_manager.cache_clear()
 
-        class DemoFund(CIFFund):
-            name = "demo"
-
-        @hookimpl
-        def ccframe_register_mechanisms(register):
-            register(DemoFund)
-    '''))
-    info = tmp_path / "demo_plugin-0.1.dist-info"
-    info.mkdir()
-    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: demo-plugin\nVersion: 0.1\n")
-    (info / "entry_points.txt").write_text("[ccframe]\ndemo = demo_plugin\n")
-    monkeypatch.syspath_prepend(str(tmp_path))
-    get_plugin_manager.cache_clear()
-    yield
+    yield install
     get_plugin_manager.cache_clear()
     sys.modules.pop("demo_plugin", None)
 
 
-def test_a_plugin_is_found_through_its_entry_point(installed_plugin):
+def test_a_plugin_is_found_through_its_entry_point(install_plugin):
+    install_plugin(DEMO_PLUGIN)
     info = mechanism_registry()["fund"]["demo"]
     assert (info.plugin, info.distribution, info.version) == ("demo", "demo-plugin", "0.1")
     assert settings_from(compose(["fund.impl=demo"])).mechanisms["fund"].info.cls.__name__ == "DemoFund"
+
+
+@pytest.mark.parametrize(("source", "problem"), [
+    (DEMO_PLUGIN.replace("ccframe_register_mechanisms", "ccframe_register_mechanism"),
+     "unknown hook 'ccframe_register_mechanism'"),
+    (DEMO_PLUGIN.replace("(register)", "(register, extra)"), "extra"),
+    ("import not_a_module_anywhere", "No module named 'not_a_module_anywhere'"),
+])
+def test_a_broken_installed_plugin_is_named_with_its_package(install_plugin, source, problem):
+    install_plugin(source)
+    with pytest.raises(PluginError, match=r"^installed plugin 'demo' \(demo-plugin 0\.1\)") as error:
+        get_plugin_manager()
+    assert problem in str(error.value) and "pip uninstall demo-plugin" in str(error.value)
+    assert "\n" not in str(error.value)
 
 
 def test_every_hook_is_documented_and_prefixed():
