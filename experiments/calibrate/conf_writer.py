@@ -54,9 +54,15 @@ def _set_line(lines: list[str], path: list[str], value: float, tag: str) -> None
             comment = (match.group(3) or "").strip()
             comment = re.sub(r"\s*\[calibrated: [^\]]*\]", "", comment)
             comment = f"{comment} [{tag}]" if comment else f"# [{tag}]"
-            lines[row] = f"{' ' * indent}{name}: {value:.6g}  {comment}"
+            lines[row] = f"{' ' * indent}{name}: {_yaml_float(value)}  {comment}"
             return
         start, indent = row + 1, indent + 2
+
+
+def _yaml_float(value: float) -> str:
+    """Six significant digits, always read back by YAML as a float (900 -> 900.0)."""
+    text = f"{value:.6g}"
+    return text if any(c in text for c in ".en") else text + ".0"
 
 
 def write(conf: Path, values: Mapping[str, float], provenance: str, study: str) -> list[Path]:
