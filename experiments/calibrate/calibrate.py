@@ -28,6 +28,7 @@ from omegaconf import OmegaConf
 from ccframe import facts
 from ccframe.model import ModelError
 from ccframe.reproduction import run_design
+from ccframe.runner import compose
 from ccframe.tracking import Tracker
 
 HERE = Path(__file__).resolve().parent
@@ -123,6 +124,9 @@ def main(argv: list[str] | None = None) -> None:
                                 sampler=optuna.samplers.TPESampler(seed=args.seed, multivariate=True),
                                 load_if_exists=True)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
+    if not study.trials:  # a new study starts from the current defaults
+        current = OmegaConf.to_container(compose([]), resolve=True)
+        study.enqueue_trial({key: float(OmegaConf.select(OmegaConf.create(current), key)) for key in space})
     if args.warm_start:
         warm_start(study, optuna.load_study(study_name=args.warm_start, storage=args.storage), space)
     study.optimize(Objective(space, args.replicates, args.seed, tracker, parent, experiment),
@@ -151,7 +155,7 @@ def main(argv: list[str] | None = None) -> None:
                          for k, v in best.params.items())
         passed = ", ".join(f"{r.fact} {'pass' if r.passed else 'fail'}" for r in check.facts)
         conf_writer.record_in_odd(ROOT / "docs" / "ODD.md", f"""
-### 3.7 Calibration (provenance of the default values)
+### 3.7 Calibration `{args.study}` (provenance of the default values)
 
 The defaults of the parameters below were found by the calibration experiment
 (`experiments/calibrate/`, Optuna TPE over `experiments/calibrate/space.yaml`; objective:
@@ -166,7 +170,7 @@ the sum of the F1–F8 losses of `ccframe/facts.py` on replicate means). They ar
 | key | calibrated value | searched range |
 |---|---|---|
 {rows}
-""")
+""", args.study)
         print("wrote " + ", ".join(str(p.relative_to(ROOT)) for p in changed) + " and docs/ODD.md", file=sys.stderr)
 
 

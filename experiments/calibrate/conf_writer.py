@@ -4,8 +4,9 @@ A parameter ``group.key`` lives in the option file the primary config selects fo
 ``group`` (``conf/<group>/<option>.yaml``), a top-level knob in ``conf/config.yaml``,
 and ``servers.es.capacity`` one level deeper inside its file. Each written line keeps
 its comment and gains ``[calibrated: <study>]``; a provenance header (study, date,
-objective, command) is kept at the top of each edited file, and the same table goes
-into docs/ODD.md between markers.
+objective, command) per study is kept at the top of each edited file, and the same
+table goes into docs/ODD.md between the study's markers. A later study that refines some
+keys (``--space`` with fewer keys) leaves the earlier study's provenance in place.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from pathlib import Path
 
 from omegaconf import OmegaConf
 
-ODD_BEGIN, ODD_END = "<!-- calibration:begin -->", "<!-- calibration:end -->"
+ODD_BEGIN, ODD_END = "<!-- calibration:begin -->", "<!-- calibration:end -->"  # with the study's name
 HEADER = "# Provenance of [calibrated] values: "
 
 
@@ -73,7 +74,7 @@ def write(conf: Path, values: Mapping[str, float], provenance: str, study: str) 
         by_file.setdefault(path, []).append((inner, value))
     for path, items in by_file.items():
         lines = path.read_text().splitlines()
-        lines = [line for line in lines if not line.startswith(HEADER)]
+        lines = [line for line in lines if not line.startswith(f"{HEADER}Optuna study '{study}'")]
         for inner, value in items:
             _set_line(lines, inner, value, f"calibrated: {study}")
         insert = 2 if lines and lines[0].startswith("# @package") else (1 if lines and lines[0].startswith("#") else 0)
@@ -82,12 +83,13 @@ def write(conf: Path, values: Mapping[str, float], provenance: str, study: str) 
     return sorted(by_file)
 
 
-def record_in_odd(odd: Path, section: str) -> None:
-    """Replace the calibration section of docs/ODD.md (between its markers) by ``section``."""
+def record_in_odd(odd: Path, section: str, study: str) -> None:
+    """Replace the section of docs/ODD.md for ``study`` (between its markers) by ``section``, or append it."""
     text = odd.read_text()
-    block = f"{ODD_BEGIN}\n{section.strip()}\n{ODD_END}"
-    if ODD_BEGIN in text:
-        text = re.sub(re.escape(ODD_BEGIN) + r".*?" + re.escape(ODD_END), lambda _: block, text, flags=re.S)
+    begin, end = ODD_BEGIN.replace("begin", f"{study}:begin"), ODD_END.replace("end", f"{study}:end")
+    block = f"{begin}\n{section.strip()}\n{end}"
+    if begin in text:
+        text = re.sub(re.escape(begin) + r".*?" + re.escape(end), lambda _: block, text, flags=re.S)
     else:
         text = text.rstrip() + "\n\n" + block + "\n"
     odd.write_text(text)
