@@ -34,6 +34,10 @@ DEFAULT_PLUGINS = (
 CORE_SLOTS = ("commodity", "fund", "information", "technology", "export_choice", "lifecycle")
 
 
+#: Words Hydra's override grammar reads as values, not strings.
+HYDRA_VALUES = {"null", "true", "false", "inf", "nan"}
+
+
 class PluginError(RuntimeError):
     """A plugin that cannot be loaded or that failed while running."""
 
@@ -54,9 +58,21 @@ def get_plugin_manager() -> pluggy.PluginManager:
     try:
         pm.load_setuptools_entrypoints(ENTRY_POINT_GROUP)
         pm.check_pending()
+        for plugin in pm.get_plugins():
+            _reject_unmarked_hooks(pm, plugin)
     except Exception as exc:  # an installed plugin that does not import or does not fit the hookspecs
         raise PluginError(_broken_plugin(pm, exc)) from None
     return pm
+
+
+def _reject_unmarked_hooks(pm: pluggy.PluginManager, plugin: object) -> None:
+    """A ``ccframe_*`` function or method without ``@hookimpl`` would never be called: refuse it."""
+    unmarked = [name for name in dir(plugin)
+                if name.startswith("ccframe_") and callable(getattr(plugin, name))
+                and pm.parse_hookimpl_opts(plugin, name) is None]
+    if unmarked:
+        raise pluggy.PluginValidationError(plugin, f"{unmarked[0]} is not marked @hookimpl, so it would never be "
+                                                   "called; decorate it with `from ccframe import hookimpl`")
 
 
 def _broken_plugin(pm: pluggy.PluginManager, exc: Exception) -> str:
@@ -95,6 +111,11 @@ def mechanism_registry(pm: pluggy.PluginManager | None = None) -> dict[str, dict
             if not (isinstance(cls, type) and issubclass(cls, Mechanism)):
                 raise PluginError(f"plugin {_plugin!r} registered {cls!r}, "
                                   "which is not a ccframe.mechanism.Mechanism subclass")
+            for what, value in (("slot", cls.slot), ("name", cls.name)):
+                if not _selectable(value):
+                    raise PluginError(f"plugin {_plugin!r} registers {cls.__name__} with {what} {value!r}: it must be "
+                                      "a Python identifier and not one of null, true, false, inf, nan "
+                                      "(config would read those as values)")
             slot = registry.setdefault(cls.slot, {})
             if cls.name in slot:
                 raise PluginError(f"plugin {_plugin!r} registers {cls.slot}.impl={cls.name!r}, "
@@ -105,6 +126,11 @@ def mechanism_registry(pm: pluggy.PluginManager | None = None) -> dict[str, dict
 
         impl.function(register=register)
     return registry
+
+
+def _selectable(name: object) -> bool:
+    """Whether ``name`` can be written in an override and read back as the same string."""
+    return isinstance(name, str) and name.isidentifier() and name.lower() not in HYDRA_VALUES
 
 
 def _distributions(pm: pluggy.PluginManager) -> dict[str, tuple[str, str]]:
@@ -122,12 +148,8 @@ def check_hooks(mechanism: Mechanism, info: MechanismInfo) -> None:
     """Reject a mechanism whose hook names or signatures do not match the hookspecs."""
     pm = new_plugin_manager()
     where = f"mechanism {info.slot}={info.name} from plugin {info.plugin!r} ({info.distribution} {info.version})"
-    unmarked = [name for name in dir(mechanism)
-                if name.startswith("ccframe_") and pm.parse_hookimpl_opts(mechanism, name) is None]
-    if unmarked:
-        raise PluginError(f"{where}: method {unmarked[0]} is not marked @hookimpl, so it would never be "
-                          "called; decorate it with `from ccframe import hookimpl`")
     try:
+        _reject_unmarked_hooks(pm, mechanism)
         pm.register(mechanism, name=f"{info.slot}={info.name}")
         pm.check_pending()
     except pluggy.PluginValidationError as exc:
@@ -141,10 +163,11 @@ def config_searchpath(pm: pluggy.PluginManager | None = None) -> list[str]:
     return [entry for entries in pm.hook.ccframe_config_searchpath() for entry in entries]
 
 
-def plugin_config_options(pm: pluggy.PluginManager | None = None) -> list[str]:
+def plugin_config_options(pm: pluggy.PluginManager | None = None, slot: str | None = None) -> list[str]:
     """The overrides that select installed plugins' config options (``fund=escrow``, ``+mechanism=...``).
 
     A group ccframe's own config has is chosen with ``group=option``; a new group is added with ``+``.
+    With ``slot``, only the options that configure that mechanism slot (read from their YAML, as data).
     """
     from importlib.resources import files
 
@@ -153,13 +176,26 @@ def plugin_config_options(pm: pluggy.PluginManager | None = None) -> list[str]:
     own = files(CONFIG_MODULE)
     options = []
     for entry in config_searchpath(pm):
-        if entry.startswith("pkg://"):
-            for group in files(entry.removeprefix("pkg://")).iterdir():
-                if group.is_dir():
-                    prefix = "" if own.joinpath(group.name).is_dir() else "+"
-                    options += [f"{prefix}{group.name}={item.name.removesuffix('.yaml')}"
-                                for item in group.iterdir() if item.name.endswith(".yaml")]
+        if not entry.startswith("pkg://"):
+            continue
+        for group in files(entry.removeprefix("pkg://")).iterdir():
+            if not group.is_dir():
+                continue
+            prefix = "" if own.joinpath(group.name).is_dir() else "+"
+            options += [f"{prefix}{group.name}={item.name.removesuffix('.yaml')}" for item in group.iterdir()
+                        if item.name.endswith(".yaml") and (slot is None or _configures(item, group.name, slot))]
     return sorted(options)
+
+
+def _configures(item, group: str, slot: str) -> bool:
+    """Whether the config file ``item`` of ``group`` sets ``<slot>.impl``."""
+    from omegaconf import OmegaConf
+
+    if group == slot:
+        return True
+    text = item.read_text()
+    node = OmegaConf.create(text) if "@package _global_" in text else None
+    return node is not None and OmegaConf.select(node, f"{slot}.impl", default=None) is not None
 
 
 def blame(pm: pluggy.PluginManager, hook_name: str, exc: BaseException) -> str | None:

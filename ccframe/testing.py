@@ -25,7 +25,7 @@ def register_plugin(plugin: object, name: str | None = None) -> Iterator[object]
     if pm.is_registered(plugin):  # already installed and loaded through its entry point
         yield plugin
         return
-    registered = pm.register(plugin, name=name)
+    registered = pm.register(plugin, name=name or getattr(plugin, "__name__", type(plugin).__name__))
     try:
         yield plugin
     finally:

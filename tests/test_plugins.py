@@ -15,7 +15,7 @@ from ccframe.mechanism import Mechanism
 from ccframe.mechanisms.fund import CIFFund
 from ccframe.model import MechanismError
 from ccframe.params import ConfigError, fraction
-from ccframe.plugins import PluginError, get_plugin_manager, mechanism_registry
+from ccframe.plugins import CORE_SLOTS, PluginError, get_plugin_manager, mechanism_registry
 from ccframe.runner import compose, settings_from
 from ccframe.testing import small_run
 
@@ -99,7 +99,8 @@ def test_a_plugins_metrics_are_marked_as_its_own_for_the_console_summary(ccframe
 
 def test_parameters_of_an_inactive_plugin_slot_say_how_to_activate_it(ccframe_plugin):
     ccframe_plugin(plugin_module(Fragile))
-    with pytest.raises(ConfigError, match=r"^fragile: mechanism slot not active, .* or fragile\.impl=<boom>$"):
+    with pytest.raises(ConfigError, match=r"^fragile: mechanism slot not active, .* first with "
+                                          r"\+fragile\.impl=<boom> and every parameter"):
         settings_from(compose(["+fragile.rate=0.25"]))
 
 
@@ -114,6 +115,47 @@ def test_a_hook_method_without_hookimpl_is_rejected_before_the_run(ccframe_plugi
     ccframe_plugin(plugin_module(Unmarked))
     with pytest.raises(PluginError, match=r"fund=unmarked .*ccframe_settle_funds is not marked @hookimpl"):
         settings_from(compose(["fund.impl=unmarked"]))
+
+
+class Reporter(Mechanism):
+    slot, name = "reporter", "any"
+    value = 1.0
+
+    @hookimpl
+    def ccframe_collect_metrics(self, model, year):
+        return {"reported": self.value}
+
+
+@pytest.mark.parametrize(("value", "problem"), [("high", "is 'high', not a number"),
+                                                (float("inf"), "is inf; metrics must be finite")])
+def test_a_metric_that_is_not_a_finite_number_is_the_mechanisms_error(ccframe_plugin, value, problem):
+    ccframe_plugin(plugin_module(type("Bad", (Reporter,), {"value": value})))
+    with pytest.raises(MechanismError, match=rf"^mechanism reporter=any: metric 'reported' in year 0 {problem}"):
+        small_run(["+reporter.impl=any"])
+
+
+def test_a_metric_reported_twice_names_both_mechanisms(ccframe_plugin):
+    clash = type("Clash", (Reporter,), {"slot": "clash", "name": "again"})
+    ccframe_plugin(plugin_module(Reporter, clash))
+    with pytest.raises(MechanismError, match=r"metric 'reported' reported by both reporter=any and clash=again"):
+        small_run(["+reporter.impl=any", "+clash.impl=again"])
+
+
+def test_a_check_that_crashes_is_named_as_the_plugins_error(ccframe_plugin):
+    def check(cls, params, settings, slot):
+        return settings.no_such_setting
+
+    ccframe_plugin(plugin_module(type("Crashing", (Reporter,), {"check": classmethod(check)})))
+    with pytest.raises(PluginError, match=r"^mechanism reporter=any from plugin 'throwaway_plugin' .* failed in "
+                                          r"check\(\): AttributeError"):
+        settings_from(compose(["+reporter.impl=any"]))
+
+
+@pytest.mark.parametrize("name", ["inf", "null", "two words"])
+def test_a_name_config_cannot_select_is_refused_at_registration(ccframe_plugin, name):
+    ccframe_plugin(plugin_module(type("Odd", (Reporter,), {"name": name})))
+    with pytest.raises(PluginError, match=rf"registers Odd with name '{name}': it must be a Python identifier"):
+        mechanism_registry()
 
 
 def test_a_failing_plugin_is_named_with_its_hook_and_year(ccframe_plugin):
@@ -185,6 +227,8 @@ def test_a_plugin_is_found_through_its_entry_point(install_plugin):
      "unknown hook 'ccframe_register_mechanism'"),
     (DEMO_PLUGIN.replace("(register)", "(register, extra)"), "extra"),
     ("import not_a_module_anywhere", "No module named 'not_a_module_anywhere'"),
+    (DEMO_PLUGIN + "\n    def ccframe_config_searchpath():\n        return []\n",
+     "ccframe_config_searchpath is not marked @hookimpl"),
 ])
 def test_a_broken_installed_plugin_is_named_with_its_package(install_plugin, source, problem):
     install_plugin(source)
@@ -270,3 +314,26 @@ def test_a_failing_plugin_fails_its_own_job_and_the_sweep_goes_on(tmp_path):
     assert {years: r.info.status for years, r in children.items()} == {"3": "FAILED", "1": "FINISHED"}
     failed = children["3"]
     assert "failed in ccframe_produce in year 2" in failed.data.tags["ccframe.error"]
+
+
+def test_the_guide_names_the_builtin_classes_a_replacement_subclasses():
+    import importlib
+    import re
+    from pathlib import Path
+
+    guide = (Path(__file__).resolve().parents[1] / "docs" / "PLUGINS.md").read_text()
+    rows = re.findall(r"^\| `(\w+)` \| `(\w+)` \| `(\w+)` \|$", guide, flags=re.MULTILINE)
+    assert sorted(slot for slot, _, _ in rows) == sorted(CORE_SLOTS)
+    for slot, cls, params in rows:
+        module = importlib.import_module(f"ccframe.mechanisms.{slot}")
+        assert getattr(module, cls).Params is getattr(module, params)
+        assert getattr(module, cls).slot == slot
+
+
+def test_the_plugins_listing_reports_a_broken_implementation(ccframe_plugin, capsys):
+    from ccframe.plugin_listing import print_plugins
+
+    ccframe_plugin(plugin_module(WrongSignature))
+    assert print_plugins([]) == 0
+    out = capsys.readouterr().out
+    assert "broken: mechanism fund=wrong from plugin 'throwaway_plugin'" in out and "weather" in out

@@ -19,4 +19,8 @@ def run(config: DictConfig, job: runner.Job) -> None:
     result = runner.run_job(settings, config, job, progress=runner.print_progress)
     with pl.Config(tbl_rows=-1, tbl_cols=-1, tbl_hide_dataframe_shape=True,
                    tbl_hide_column_data_types=True, tbl_width_chars=200):
-        print(result.table([*scenario.metrics, *result.plugin_metrics()]))
+        shown = [*scenario.metrics, *result.plugin_metrics()]
+        print(result.table(shown))
+    others = sorted(set(result.metric_sources) - set(shown))
+    if others:
+        print(f"also in the results and MLflow: {', '.join(others)}")
