@@ -42,8 +42,20 @@ def compose(overrides: Sequence[str] = ()) -> DictConfig:
 
 
 def settings_from(config: DictConfig) -> Settings:
-    """Validate a composed config (raises :class:`ccframe.params.ConfigError`)."""
-    resolved: Any = OmegaConf.to_container(config, resolve=True)
+    """Validate a composed config (raises :class:`ccframe.params.ConfigError`).
+
+    An interpolation that cannot be resolved (``${oc.env:UNSET}``, an unknown resolver)
+    is a ConfigError naming its key: OmegaConf's built-in resolvers are the only ones.
+    """
+    from omegaconf.errors import OmegaConfBaseException
+
+    from ccframe.params import ConfigError
+    from ccframe.preflight import describe
+
+    try:
+        resolved: Any = OmegaConf.to_container(config, resolve=True)
+    except OmegaConfBaseException as exc:
+        raise ConfigError(describe(exc)) from None
     return validate(resolved, mechanism_registry())
 
 
