@@ -31,7 +31,8 @@ def describe(exc: BaseException) -> str | None:
     if isinstance(cause, ConfigAttributeError | ConfigKeyError) and cause.parent_node is not None:
         key = str(exc).split("'")[1] if "'" in str(exc) else cause.full_key
         keys = ", ".join(map(str, cause.parent_node.keys()))
-        where = f"under {cause.parent_node._get_full_key(None)}" if cause.parent_node._get_parent() else "at the top level"
+        parent = cause.parent_node
+        where = f"under {parent._get_full_key(None)}" if parent._get_parent() is not None else "at the top level"
         return (f"{key}: unknown key ({cause.full_key!r} is not in the config; a parameter of a mechanism "
                 f"that is not selected?); keys {where}: {keys}; to add a new key use +{key}=...")
     if isinstance(exc, OverrideParseException):
@@ -149,7 +150,7 @@ def _is_group(name: str) -> bool:
 
 
 def _config_packages() -> list[str]:
-    """ccframe's config package and those installed plugins add to Hydra's search path."""
+    """The config package of ccframe and those installed plugins add to Hydra's search path."""
     from ccframe.plugins import config_searchpath
     from ccframe.runner import CONFIG_MODULE
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import sys
 import tempfile
 import time
@@ -90,9 +91,10 @@ class Job:
 def run_job(settings: Settings, config: Any, job: Job, progress: Progress | None = None) -> RunResult:
     """Run, keep the results in ``job.folder``, then log them to MLflow if tracking is on.
 
-    A worker process imports MLflow and opens the store while the model runs. A simulation that
-    fails is logged as a FAILED run before the error propagates; a tracking store that
-    cannot be reached costs a warning, never the results.
+    A worker process imports MLflow and opens the store while the model runs. A simulation
+    that fails is logged as a FAILED run with its error before the error propagates. A
+    tracking store that cannot be reached costs a warning, never the results: the run waits
+    in the outbox for ``python -m ccframe sync`` (see :mod:`ccframe.outbox`).
     """
     uploader = None
     if settings.tracking.enabled:
@@ -104,26 +106,31 @@ def run_job(settings: Settings, config: Any, job: Job, progress: Progress | None
         result = run(settings, config, progress)
     except (MechanismError, ModelError) as exc:
         if uploader:
-            error = str(exc)
-            uploader.cancel()
-            _guarded(lambda: tracking.log_failure(settings, config, job.overrides, error, parent), job)
+            tracking.write_manifest(settings, config, job.overrides, job.folder, parent, error=str(exc))
+            _upload(uploader, job)
         raise
     save_outputs(result, job.folder)
     if settings.tracking.figures:
         draw_figure(result.summary, job.folder, **figure_spec(settings))
     if uploader:
-        tracking.write_manifest(result, job.overrides, job.folder, parent)
-        _guarded(lambda: uploader.upload(job.folder), job)
+        tracking.write_manifest(settings, config, job.overrides, job.folder, parent)
+        _upload(uploader, job)
     return result
 
 
-def _guarded(log: Callable[[], object], job: Job) -> None:
+def _upload(uploader: BackgroundUploader, job: Job) -> None:
+    """Upload the job's folder through the outbox: listed first, taken out once the store has it."""
+    from ccframe import outbox
     from ccframe.tracking import warn
 
+    outbox.enqueue(job.folder)
     try:
-        log()
+        uploader.upload(job.folder)
     except Exception as exc:
-        warn(f"tracking failed ({type(exc).__name__}: {exc}); results kept in {job.folder}")
+        warn(f"tracking store unreachable ({type(exc).__name__}: {' '.join(str(exc).split())[:300]}); "
+             f"results kept in {job.folder} and in the outbox; upload later with: python -m ccframe sync")
+        return
+    outbox.dequeue(job.folder)
 
 
 def simulate(overrides: Sequence[str] = (), progress: Progress | None = None) -> RunResult:
@@ -131,14 +138,23 @@ def simulate(overrides: Sequence[str] = (), progress: Progress | None = None) ->
 
     Returns a :class:`~ccframe.results.RunResult` whose ``summary`` has the columns
     year, metric, mean, sd, ci_low, ci_high, n and whose ``config`` is the resolved config.
-    Unless ``tracking.enabled=false``, the run is logged to MLflow like a CLI run.
+    Unless ``tracking.enabled=false``, the run is logged to MLflow like a CLI run; its
+    folder is kept under ``.ccframe/`` only while it waits in the outbox.
     """
+    from ccframe import outbox
+
     config = compose(overrides)
     settings = settings_from(config)
     if not settings.tracking.enabled:
         return run(settings, config, progress)
-    with tempfile.TemporaryDirectory(prefix="ccframe-") as folder:
-        return run_job(settings, config, Job(list(overrides), Path(folder)), progress)
+    state = outbox.outbox_dir().parent
+    state.mkdir(parents=True, exist_ok=True)
+    folder = Path(tempfile.mkdtemp(prefix="api-run-", dir=state))
+    try:
+        return run_job(settings, config, Job(list(overrides), folder), progress)
+    finally:
+        if folder.resolve() not in outbox.pending():
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 def print_progress(done: int, total: int, elapsed: float) -> None:
