@@ -94,8 +94,17 @@ def run_job(settings: Settings, config: Any, job: Job, progress: Progress | None
     A worker process imports MLflow and opens the store while the model runs. A simulation
     that fails is logged as a FAILED run with its error before the error propagates. A
     tracking store that cannot be reached costs a warning, never the results: the run waits
-    in the outbox for ``python -m ccframe sync`` (see :mod:`ccframe.outbox`).
+    in the outbox for ``python -m ccframe sync`` (see :mod:`ccframe.outbox`). A sweep job
+    that already finished (same resolved config and version) is skipped (:mod:`ccframe.resume`).
     """
+    from ccframe import resume
+
+    digest = resume.job_hash(config) if config is not None and job.sweep_dir else None  # sweeps resume
+    earlier = resume.finished_folder(digest) if digest and settings.resume else None
+    if earlier is not None:
+        print(f"ccframe: job already finished in {earlier} (config hash {digest[:12]}, ccframe "
+              f"{ccframe_version()}); skipped, its results copied (resume=false runs it again)", file=sys.stderr)
+        return resume.restore(earlier, job.folder, config, settings)
     uploader = None
     if settings.tracking.enabled:
         from ccframe import tracking
@@ -112,10 +121,19 @@ def run_job(settings: Settings, config: Any, job: Job, progress: Progress | None
     save_outputs(result, job.folder)
     if settings.tracking.figures:
         draw_figure(result.summary, job.folder, **figure_spec(settings))
+    if digest:
+        resume.mark_finished(digest, job.folder)
     if uploader:
         tracking.write_manifest(settings, config, job.overrides, job.folder, parent)
         _upload(uploader, job)
     return result
+
+
+def ccframe_version() -> str:
+    """The installed ccframe version (part of a job's identity for resuming)."""
+    from ccframe import __version__
+
+    return __version__
 
 
 def _upload(uploader: BackgroundUploader, job: Job) -> None:

@@ -149,6 +149,7 @@ class Settings(Knobs):
     scenario: ScenarioSettings
     tracking: TrackingSettings
     mechanisms: dict[str, ActiveMechanism]
+    resume: bool = True  # a multirun job that already finished is skipped (ccframe/resume.py)
 
 
 def validate(config: dict[str, Any], registry: dict[str, dict[str, MechanismInfo]]) -> Settings:
@@ -156,8 +157,11 @@ def validate(config: dict[str, Any], registry: dict[str, dict[str, MechanismInfo
     knob_names = [f for f in Knobs.__dataclass_fields__]
     knobs = build(Knobs, {k: config[k] for k in knob_names if k in config}, "")
     sections = {name: build(schema, config.get(name, {}), name) for name, schema in SECTIONS.items()}
-    mechanisms = _mechanisms(config, registry, known=set(knob_names) | set(SECTIONS) | {"task"})
-    settings = Settings(**vars(knobs), **sections, mechanisms=mechanisms)
+    mechanisms = _mechanisms(config, registry, known=set(knob_names) | set(SECTIONS) | {"task", "resume"})
+    resume = config.get("resume", True)
+    if not isinstance(resume, bool):
+        raise ConfigError(f"resume: expected true or false, got {resume!r}")
+    settings = Settings(**vars(knobs), **sections, mechanisms=mechanisms, resume=resume)
     _check_relations(settings)
     return settings
 
