@@ -15,7 +15,7 @@ from pathlib import Path
 import hydra
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
 from ccframe import preflight, runner, tasks
 from ccframe.model import MechanismError, ModelError
@@ -38,7 +38,7 @@ def app(config: DictConfig) -> None:
     """Run one job of a (multi)run: the task that ``task=`` names (default: simulate)."""
     logging.getLogger("MESA").setLevel(logging.WARNING)  # Mesa logs every step at INFO
     hydra_config = HydraConfig.get()
-    job = runner.Job(overrides=list(hydra_config.overrides.task),
+    job = runner.Job(overrides=list(OmegaConf.to_container(hydra_config.overrides.task)),  # as typed
                      folder=Path(hydra_config.runtime.output_dir),
                      sweep_dir=hydra_config.sweep.dir if hydra_config.mode == RunMode.MULTIRUN else None)
     try:

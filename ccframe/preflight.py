@@ -79,9 +79,11 @@ def _check_group_choice(override: Any) -> None:
     name = override.key_or_group
     if not name:
         raise ConfigError(f"override {override.input_line!r}: no key before '='")
-    if override.is_delete() or not _is_group(name):
+    if not _is_group(name):
         return
     values = list(override.sweep_iterator()) if override.is_sweep_override() else [override.value()]
+    if override.is_delete():
+        values = [v for v in values if v is not None]
     flat = [v for value in values for v in (value if isinstance(value, list) else [value])]
     if not all(isinstance(v, str) for v in flat):
         raise ConfigError(f"{name}: a config group, choose an option by name (available: "
@@ -97,7 +99,7 @@ def jobs(overrides: list[str], multirun: bool) -> list[list[str]]:
     sweeps = [o for o in parsed if o.is_sweep_override()]
     if not multirun:
         if sweeps:
-            raise ConfigError(f"{sweeps[0].get_key_element()}: a sweep ({sweeps[0].get_value_element_as_str()}) "
+            raise ConfigError(f"{sweeps[0].get_key_element()}: a sweep ({sweeps[0].input_line.split('=', 1)[-1]}) "
                               "needs -m (multirun); for a list write key=[a,b], for a string quote it")
         return [overrides]
     try:
@@ -173,11 +175,13 @@ def check(overrides: list[str], multirun: bool = False) -> list[Any]:
     """Validate every job of a command line; return their settings or raise one ConfigError."""
     from ccframe.runner import settings_from
 
+    swept = {o.get_key_element() for o in parse(overrides) if o.is_sweep_override()}
     checked = []
     for index, job in enumerate(jobs(overrides, multirun)):
         try:
             checked.append(settings_from(job_config(job)))
         except ConfigError as exc:
-            prefix = f"job {index} ({' '.join(job)}): " if multirun else ""
+            label = " ".join(o for o in job if o.split("=", 1)[0] in swept)
+            prefix = f"job {index} ({label}): " if multirun else ""
             raise ConfigError(f"{prefix}{exc}") from None
     return checked

@@ -16,13 +16,16 @@ from ccframe import equations
 from ccframe.params import ConfigError, bounded, build, described, fraction, nonnegative, positive
 from ccframe.plugins import CORE_SLOTS, MechanismInfo, check_hooks
 
+#: Most agents of one class: 100x the scale target (10^5 suppliers), far below what memory holds.
+MAX_AGENTS = 10**7
+
 
 @dataclass(frozen=True)
 class SupplierClass:
     """One of the seed's three supplier scales: its size S_i and initial count n_i."""
 
     scale: float = positive("S_i, production scale (S1 > S2 > S3)")
-    count: int = nonnegative("n_i, initial number of suppliers of this scale")
+    count: int = bounded(0, MAX_AGENTS, doc="n_i, initial number of suppliers of this scale")
 
 
 @dataclass(frozen=True)
@@ -42,7 +45,7 @@ class SupplierSettings:
 class ServerKind:
     """One kind of server agent (seed Table II): TS or ES."""
 
-    count: int = nonnegative("initial number of servers")
+    count: int = bounded(0, MAX_AGENTS, doc="initial number of servers")
     vision0: float = positive("vision at year 0: cells of the demand space observed")
     transport_time0: float = positive("transport time at year 0 (days)")
     capacity: float = positive("units handled per year at the year-0 transaction time")

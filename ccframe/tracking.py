@@ -266,7 +266,7 @@ class MultirunCallback(Callback):
             return
         sweep = Path(config.hydra.sweep.dir)
         sweep.mkdir(parents=True, exist_ok=True)
-        overrides = list(config.hydra.overrides.task)
+        overrides = list(OmegaConf.to_container(config.hydra.overrides.task))  # as typed, unresolved
         try:
             tracker = Tracker(config.tracking.uri)
             run_id = tracker.start(config.tracking.experiment or config.scenario.name,
