@@ -15,8 +15,8 @@ from ccframe.runner import compose
 from ccframe.tracking import flatten
 
 LEAF_KEYS = sorted(flatten(compose([]))) + ["scenario.name", "tracking.enabled"]
-#: Keys that make a valid run long or large (many years, replicates or agents): left out of the run test.
-COSTLY = ("years", "replicates", "count", "grid_size", "hotspots", "vision0")
+#: Keys the run test pins (years, replicates, tracking) or that make a valid run long or large (agents, grid).
+PINNED_OR_COSTLY = ("years", "replicates", "tracking.enabled", "count", "grid_size", "hotspots", "vision0")
 
 finite = st.floats(allow_nan=False, allow_infinity=False)
 numbers = st.one_of(
@@ -84,7 +84,7 @@ def test_a_thousand_random_overrides_are_accepted_or_refused_in_one_line(overrid
 
 @settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow,
                                                                  HealthCheck.function_scoped_fixture])
-@given(override=overrides.filter(lambda o: not any(word in o for word in COSTLY)))
+@given(override=overrides.filter(lambda o: not any(word in o for word in PINNED_OR_COSTLY)))
 def test_random_overrides_on_a_real_run_end_in_a_result_or_one_clean_line(override, tmp_path):
     checked = cli_entry("check", override)[0]
     status, out, err = cli_entry(override, "years=1", "replicates=1", "tracking.enabled=false",
