@@ -20,7 +20,8 @@ from omegaconf import DictConfig, OmegaConf
 from ccframe import preflight, runner, tasks
 from ccframe.model import MechanismError, ModelError
 from ccframe.params import ConfigError
-from ccframe.plugins import PluginError, config_searchpath
+from ccframe.plugins import PluginError, config_searchpath, get_plugin_manager
+from ccframe.searchpath import register_with_hydra
 
 EXIT_CONFIG = 2
 EXIT_RUN = 1
@@ -138,15 +139,15 @@ def main() -> None:
     if args[:1] == ["check"]:
         sys.exit(check_command(args[1:]))
     try:
-        extra = runner.searchpath_override()
+        get_plugin_manager()  # a broken installed plugin is one line here, not a Hydra traceback
         overrides = overrides_in(args)
         preflight.parse(overrides)
         check_config_groups(overrides)
+        register_with_hydra()
         if multirun(args) and not NO_PREFLIGHT.intersection(args):
             preflight.check(overrides, multirun=True)  # every job, before the sweep starts
     except (ConfigError, PluginError) as exc:
         fail(str(exc), EXIT_CONFIG)
-    sys.argv = [sys.argv[0], *args, *extra]
     run_hydra()
 
 

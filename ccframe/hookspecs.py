@@ -112,7 +112,7 @@ def ccframe_choose_export_mode(model: CoevolutionModel, year: int) -> None:
     """Let suppliers choose traditional export (TS) or CBEC export (ES).
 
     Called in every year ``t >= 1`` after entry and exit; writes
-    ``model.suppliers.col("mode")`` (0 = TS, 1 = ES) for active suppliers. Returns nothing.
+    ``model.suppliers["mode"]`` (0 = TS, 1 = ES) for active suppliers. Returns nothing.
     """
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import partial
 
 import mesa
 import numpy as np
@@ -77,6 +78,7 @@ class CoevolutionModel(mesa.Model):
         self.settings = settings
         self.year = 0
         self.records: list[dict[str, float]] = []
+        self.metric_sources: dict[str, str] = {}  # metric -> "slot=impl" of the mechanism reporting it
         self.suppliers = AgentTable(SUPPLIER_COLUMNS)
         self.servers = AgentTable(SERVER_COLUMNS)
         self._supplier_agents: dict[int, Supplier] = {}
@@ -188,8 +190,12 @@ class CoevolutionModel(mesa.Model):
         return self._mechanisms[slot]
 
     def _call(self, hook_name: str, **kwargs):
+        return self._guarded(hook_name, lambda: getattr(self._pm.hook, hook_name)(**kwargs))
+
+    def _guarded(self, hook_name: str, call):
+        """Run ``call``; a plugin's exception becomes a MechanismError naming it, its hook and the year."""
         try:
-            return getattr(self._pm.hook, hook_name)(**kwargs)
+            return call()
         except (MechanismError, ModelError):
             raise
         except Exception as exc:
@@ -214,12 +220,18 @@ class CoevolutionModel(mesa.Model):
         self.year += 1
 
     def _collect(self) -> dict[str, float]:
+        """The year's record; each metric's reporting mechanism is kept in :attr:`metric_sources`."""
         row: dict[str, float] = {"year": float(self.year)}
-        for metrics in self._call("ccframe_collect_metrics", model=self, year=self.year):
-            for name, value in metrics.items():
+        kwargs = {"model": self, "year": self.year}
+        for impl in reversed(self._pm.hook.ccframe_collect_metrics.get_hookimpls()):  # pluggy's call order
+            call = partial(impl.function, *(kwargs[name] for name in impl.argnames))
+            for name, value in (self._guarded("ccframe_collect_metrics", call) or {}).items():
+                source = impl.plugin_name
                 if name in row:
-                    raise MechanismError(f"metric {name!r} reported twice in year {self.year}")
-                row[name] = float(value)
+                    raise MechanismError(f"metric {name!r} reported by both {self.metric_sources[name]} and "
+                                         f"{source} in year {self.year}")
+                row[name] = _metric_value(value, f"mechanism {source}: metric {name!r} in year {self.year}")
+                self.metric_sources[name] = source
         return row
 
     def run(self, years: int | None = None) -> list[dict[str, float]]:
@@ -259,3 +271,14 @@ class CoevolutionModel(mesa.Model):
         """Raise :class:`ModelError` naming the year when a model quantity leaves its domain."""
         if not ok:
             raise ModelError(f"year {self.year}: {what}")
+
+
+def _metric_value(value: object, what: str) -> float:
+    """A reported metric as a float: finite, or NaN where undefined (anything else is the mechanism's error)."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise MechanismError(f"{what} is {value!r}, not a number") from None
+    if math.isinf(number):
+        raise MechanismError(f"{what} is {number}; metrics must be finite (NaN where undefined)")
+    return number

@@ -1,4 +1,7 @@
-"""``python -m ccframe plugins``: every mechanism slot, its implementations, who provides them, which is active."""
+"""``python -m ccframe plugins``: every mechanism slot, its implementations, who provides them, which is active.
+
+Implementations whose hooks do not fit the hookspecs are reported as broken under the table.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +9,7 @@ import sys
 
 from ccframe import runner
 from ccframe.params import ConfigError
-from ccframe.plugins import CORE_SLOTS, PluginError, mechanism_registry
+from ccframe.plugins import CORE_SLOTS, PluginError, check_hooks, mechanism_registry, plugin_config_options
 
 
 def active_implementations(overrides: list[str]) -> dict[str, str]:
@@ -35,4 +38,14 @@ def print_plugins(overrides: list[str]) -> int:
         print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
         if index == 0:
             print("  ".join("-" * width for width in widths))
+    for info in (info for slot in slots for info in registry.get(slot, {}).values()):
+        try:
+            check_hooks(info.cls.__new__(info.cls), info)  # hooks are checked on the class, not run
+        except PluginError as exc:
+            print(f"broken: {exc}")
+    options = plugin_config_options()
+    if options:
+        print(f"\nconfig options from installed plugins: {', '.join(options)}")
+    print("\n* = active with the given overrides (`python -m ccframe plugins <overrides>` marks what they "
+          "select); switch with <slot>.impl=<implementation> or the plugin's config option")
     return 0

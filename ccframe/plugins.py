@@ -34,6 +34,10 @@ DEFAULT_PLUGINS = (
 CORE_SLOTS = ("commodity", "fund", "information", "technology", "export_choice", "lifecycle")
 
 
+#: Words Hydra's override grammar reads as values, not strings.
+HYDRA_VALUES = {"null", "true", "false", "inf", "nan"}
+
+
 class PluginError(RuntimeError):
     """A plugin that cannot be loaded or that failed while running."""
 
@@ -53,18 +57,36 @@ def get_plugin_manager() -> pluggy.PluginManager:
         pm.register(importlib.import_module(module_name), name=module_name)
     try:
         pm.load_setuptools_entrypoints(ENTRY_POINT_GROUP)
-    except Exception as exc:  # an installed plugin that does not import
-        raise PluginError(f"an installed ccframe plugin failed to load: {exc}") from exc
-    _check_pending(pm)
+        pm.check_pending()
+        for plugin in pm.get_plugins():
+            _reject_unmarked_hooks(pm, plugin)
+    except Exception as exc:  # an installed plugin that does not import or does not fit the hookspecs
+        raise PluginError(_broken_plugin(pm, exc)) from None
     return pm
 
 
-def _check_pending(pm: pluggy.PluginManager) -> None:
-    try:
-        pm.check_pending()
-    except pluggy.PluginValidationError as exc:
-        detail = "; ".join(line.strip() for line in str(exc).splitlines())
-        raise PluginError(f"plugin {exc.plugin_name!r}: {detail}") from None
+def _reject_unmarked_hooks(pm: pluggy.PluginManager, plugin: object) -> None:
+    """A ``ccframe_*`` function or method without ``@hookimpl`` would never be called: refuse it."""
+    unmarked = [name for name in dir(plugin)
+                if name.startswith("ccframe_") and callable(getattr(plugin, name))
+                and pm.parse_hookimpl_opts(plugin, name) is None]
+    if unmarked:
+        raise pluggy.PluginValidationError(plugin, f"{unmarked[0]} is not marked @hookimpl, so it would never be "
+                                                   "called; decorate it with `from ccframe import hookimpl`")
+
+
+def _broken_plugin(pm: pluggy.PluginManager, exc: Exception) -> str:
+    """One line naming the installed plugin that failed to load, its package and what to do."""
+    registered = pm.get_name(exc.plugin) if isinstance(exc, pluggy.PluginValidationError) else None
+    # otherwise pluggy stopped at the culprit: the first entry point not registered
+    name = registered or next((ep.name for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP)
+                               if pm.get_plugin(ep.name) is None), "?")
+    entry = next(iter(importlib.metadata.entry_points(group=ENTRY_POINT_GROUP, name=name)), None)
+    package = f"{entry.dist.name} {entry.dist.version}" if entry and entry.dist else "unknown package"
+    detail = "; ".join(line.strip() for line in str(exc).splitlines() if line.strip())
+    dist = package.split()[0]
+    return (f"installed plugin {name!r} ({package}) cannot be loaded: {type(exc).__name__}: {detail}; "
+            f"fix it or remove it with `pip uninstall {dist}`")
 
 
 @dataclass(frozen=True)
@@ -89,15 +111,26 @@ def mechanism_registry(pm: pluggy.PluginManager | None = None) -> dict[str, dict
             if not (isinstance(cls, type) and issubclass(cls, Mechanism)):
                 raise PluginError(f"plugin {_plugin!r} registered {cls!r}, "
                                   "which is not a ccframe.mechanism.Mechanism subclass")
+            for what, value in (("slot", cls.slot), ("name", cls.name)):
+                if not _selectable(value):
+                    raise PluginError(f"plugin {_plugin!r} registers {cls.__name__} with {what} {value!r}: it must be "
+                                      "a Python identifier and not one of null, true, false, inf, nan "
+                                      "(config would read those as values)")
             slot = registry.setdefault(cls.slot, {})
             if cls.name in slot:
                 raise PluginError(f"plugin {_plugin!r} registers {cls.slot}.impl={cls.name!r}, "
                                   f"already registered by {slot[cls.name].plugin!r}")
-            dist, version = dists.get(_plugin, ("ccframe", _own_version()))
+            builtin = ("ccframe", _own_version()) if _plugin in DEFAULT_PLUGINS else ("unpackaged", "-")
+            dist, version = dists.get(_plugin, builtin)
             slot[cls.name] = MechanismInfo(cls.slot, cls.name, cls, _plugin, dist, version)
 
         impl.function(register=register)
     return registry
+
+
+def _selectable(name: object) -> bool:
+    """Whether ``name`` can be written in an override and read back as the same string."""
+    return isinstance(name, str) and name.isidentifier() and name.lower() not in HYDRA_VALUES
 
 
 def _distributions(pm: pluggy.PluginManager) -> dict[str, tuple[str, str]]:
@@ -114,19 +147,55 @@ def _own_version() -> str:
 def check_hooks(mechanism: Mechanism, info: MechanismInfo) -> None:
     """Reject a mechanism whose hook names or signatures do not match the hookspecs."""
     pm = new_plugin_manager()
+    where = f"mechanism {info.slot}={info.name} from plugin {info.plugin!r} ({info.distribution} {info.version})"
     try:
+        _reject_unmarked_hooks(pm, mechanism)
         pm.register(mechanism, name=f"{info.slot}={info.name}")
         pm.check_pending()
     except pluggy.PluginValidationError as exc:
         detail = "; ".join(line.strip() for line in str(exc).splitlines())
-        raise PluginError(f"mechanism {info.slot}={info.name} from plugin {info.plugin!r} "
-                          f"({info.distribution} {info.version}): {detail}") from None
+        raise PluginError(f"{where}: {detail}") from None
 
 
 def config_searchpath(pm: pluggy.PluginManager | None = None) -> list[str]:
     """Hydra search-path entries contributed by plugins (their config groups)."""
     pm = pm or get_plugin_manager()
     return [entry for entries in pm.hook.ccframe_config_searchpath() for entry in entries]
+
+
+def plugin_config_options(pm: pluggy.PluginManager | None = None, slot: str | None = None) -> list[str]:
+    """The overrides that select installed plugins' config options (``fund=escrow``, ``+mechanism=...``).
+
+    A group ccframe's own config has is chosen with ``group=option``; a new group is added with ``+``.
+    With ``slot``, only the options that configure that mechanism slot (read from their YAML, as data).
+    """
+    from importlib.resources import files
+
+    from ccframe.searchpath import CONFIG_MODULE
+
+    own = files(CONFIG_MODULE)
+    options = []
+    for entry in config_searchpath(pm):
+        if not entry.startswith("pkg://"):
+            continue
+        for group in files(entry.removeprefix("pkg://")).iterdir():
+            if not group.is_dir():
+                continue
+            prefix = "" if own.joinpath(group.name).is_dir() else "+"
+            options += [f"{prefix}{group.name}={item.name.removesuffix('.yaml')}" for item in group.iterdir()
+                        if item.name.endswith(".yaml") and (slot is None or _configures(item, group.name, slot))]
+    return sorted(options)
+
+
+def _configures(item, group: str, slot: str) -> bool:
+    """Whether the config file ``item`` of ``group`` sets ``<slot>.impl``."""
+    from omegaconf import OmegaConf
+
+    if group == slot:
+        return True
+    text = item.read_text()
+    node = OmegaConf.create(text) if "@package _global_" in text else None
+    return node is not None and OmegaConf.select(node, f"{slot}.impl", default=None) is not None
 
 
 def blame(pm: pluggy.PluginManager, hook_name: str, exc: BaseException) -> str | None:

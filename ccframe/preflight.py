@@ -32,6 +32,9 @@ def describe(exc: BaseException) -> str | None:
         key = str(exc).split("'")[1] if "'" in str(exc) else cause.full_key
         keys = ", ".join(map(str, cause.parent_node.keys()))
         parent = cause.parent_node
+        inactive = _inactive_slot(key) if parent._get_parent() is None else None
+        if inactive:
+            return inactive
         where = f"under {parent._get_full_key(None)}" if parent._get_parent() is not None else "at the top level"
         return (f"{key}: unknown key ({cause.full_key!r} is not in the config; a parameter of a mechanism "
                 f"that is not selected?); keys {where}: {keys}; to add a new key use +{key}=...")
@@ -49,6 +52,18 @@ def describe(exc: BaseException) -> str | None:
             detail = f"{detail}: {_one_line(cause).split(' full_key:')[0]}"
         return detail
     return None
+
+
+def _inactive_slot(key: str) -> str | None:
+    """The message for a parameter of a mechanism slot that no selected option fills, if ``key`` is one."""
+    from ccframe.plugins import mechanism_registry, plugin_config_options
+
+    slot = key.split(".")[0]
+    registry = mechanism_registry()
+    if slot not in registry:
+        return None
+    how = " or ".join(plugin_config_options(slot=slot)) or f"+{slot}.impl=<{'|'.join(sorted(registry[slot]))}>"
+    return f"{key}: mechanism slot {slot!r} is not active, so its parameters cannot be set; activate it with {how}"
 
 
 def _one_line(exc: BaseException) -> str:

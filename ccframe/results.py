@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import polars as pl
@@ -58,6 +58,7 @@ class RunResult:
     replicates: pl.DataFrame
     config: Any
     settings: Any
+    metric_sources: dict[str, str] = field(default_factory=dict)  # metric -> "slot=impl" reporting it
 
     def metric(self, name: str) -> pl.DataFrame:
         """The summary rows of one metric, by year."""
@@ -71,10 +72,16 @@ class RunResult:
         """The replicate means of one metric, year 0 first."""
         return self.metric(name)["mean"].to_list()
 
+    def plugin_metrics(self) -> list[str]:
+        """Metrics reported by mechanisms of slots that plugins add (not the seed's six), in report order."""
+        from ccframe.plugins import CORE_SLOTS
+
+        return [name for name, source in self.metric_sources.items() if source.split("=")[0] not in CORE_SLOTS]
+
     def table(self, metrics: tuple[str, ...] | list[str]) -> pl.DataFrame:
         """Wide table: one row per year, one column per metric, "mean ± CI half-width"."""
         known = set(self.summary["metric"].unique().to_list())
-        chosen = [m for m in metrics if m in known]
+        chosen = list(dict.fromkeys(m for m in metrics if m in known))  # in order, each once
         wide = (
             self.summary.filter(pl.col("metric").is_in(chosen))
             .with_columns(cell=pl.format("{} ± {}", _fmt("mean"), _fmt_half()))

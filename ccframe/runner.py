@@ -16,30 +16,28 @@ from omegaconf import DictConfig, OmegaConf
 
 from ccframe.model import CoevolutionModel, MechanismError, ModelError
 from ccframe.outputs import draw_figure, figure_spec, save_outputs
-from ccframe.plugins import config_searchpath, mechanism_registry
+from ccframe.plugins import mechanism_registry
 from ccframe.results import RunResult, replicate_frame, summarise
+from ccframe.searchpath import CONFIG_MODULE, register_with_hydra
 from ccframe.settings import Settings, validate
 from ccframe.uploader import BackgroundUploader
 
-CONFIG_MODULE = "ccframe.conf"
 CONFIG_NAME = "config"
 
 Progress = Callable[[int, int, float], None]
 
 
-def searchpath_override() -> list[str]:
-    """The ``hydra.searchpath=[...]`` override that adds installed plugins' config groups."""
-    paths = config_searchpath()
-    return [f"hydra.searchpath=[{','.join(paths)}]"] if paths else []
-
-
 def compose(overrides: Sequence[str] = ()) -> DictConfig:
-    """Compose the config from ``ccframe.conf`` with Hydra overrides, as the CLI would."""
+    """Compose the config from ``ccframe.conf`` with Hydra overrides, as the CLI would.
+
+    Installed plugins' config groups are on the search path (:mod:`ccframe.searchpath`).
+    """
+    register_with_hydra()
     from hydra import compose as hydra_compose
     from hydra import initialize_config_module
 
     with initialize_config_module(config_module=CONFIG_MODULE, version_base=None):
-        return hydra_compose(config_name=CONFIG_NAME, overrides=[*overrides, *searchpath_override()])
+        return hydra_compose(config_name=CONFIG_NAME, overrides=list(overrides))
 
 
 def settings_from(config: DictConfig) -> Settings:
@@ -67,16 +65,18 @@ def replicate_seeds(seed: int, replicates: int) -> list[np.random.SeedSequence]:
 
 def run(settings: Settings, config: Any = None, progress: Progress | None = None) -> RunResult:
     """Run every replicate of ``settings`` and summarise them."""
-    records = []
+    records, sources = [], {}
     start = time.perf_counter()
     seeds = replicate_seeds(settings.seed, settings.replicates)
     for index, seed in enumerate(seeds, start=1):
-        records.append(CoevolutionModel(settings, seed).run())
+        model = CoevolutionModel(settings, seed)
+        records.append(model.run())
+        sources.update(model.metric_sources)
         if progress:
             progress(index, len(seeds), time.perf_counter() - start)
     replicates = replicate_frame(records)
     return RunResult(summary=summarise(replicates), replicates=replicates,
-                     config=config, settings=settings)
+                     config=config, settings=settings, metric_sources=sources)
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from typing import Any
 
 from ccframe import equations
 from ccframe.params import ConfigError, bounded, build, described, fraction, nonnegative, positive
-from ccframe.plugins import CORE_SLOTS, MechanismInfo, check_hooks
+from ccframe.plugins import CORE_SLOTS, MechanismInfo, PluginError, check_hooks, plugin_config_options
 
 #: Most agents of one class: 100x the scale target (10^5 suppliers), far below what memory holds.
 MAX_AGENTS = 10**7
@@ -178,6 +178,12 @@ def _mechanisms(config: dict[str, Any], registry: dict[str, dict[str, MechanismI
         if isinstance(node, str):  # `+group=option` for a config group nobody installed
             raise ConfigError(f"{key}: no such config group, so no mechanism {node!r} (is the plugin that "
                               f"provides it installed?); available mechanisms: {_listing(registry)}")
+        if key in registry and isinstance(node, dict) and "impl" not in node:
+            options = plugin_config_options(slot=key)
+            how = (" or ".join(options) if options else
+                   f"+{key}.impl=<{'|'.join(sorted(registry[key]))}> and every parameter as +{key}.<name>=")
+            raise ConfigError(f"{key}: mechanism slot not active, so its parameters cannot be set; activate it "
+                              f"first with {how}")
         if not (isinstance(node, dict) and "impl" in node):
             raise ConfigError(f"{key}: unknown key; top-level keys are "
                               f"{', '.join(sorted(known | set(registry)))}")
@@ -235,4 +241,11 @@ def _check_relations(s: Settings) -> None:
         raise ConfigError(f"market.a: must exceed the base-year cluster marginal cost "
                           f"c0/N^(1/3) = {cost:g} (else eq. 1 gives no output), got {s.market.a:g}")
     for slot, mechanism in s.mechanisms.items():
-        mechanism.info.cls.check(mechanism.params, s, slot)
+        try:
+            mechanism.info.cls.check(mechanism.params, s, slot)
+        except ConfigError:
+            raise
+        except Exception as exc:
+            info = mechanism.info
+            raise PluginError(f"mechanism {slot}={info.name} from plugin {info.plugin!r} ({info.distribution} "
+                              f"{info.version}) failed in check(): {type(exc).__name__}: {exc}") from None

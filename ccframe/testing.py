@@ -22,7 +22,10 @@ def register_plugin(plugin: object, name: str | None = None) -> Iterator[object]
     from ccframe.plugins import get_plugin_manager
 
     pm = get_plugin_manager()
-    registered = pm.register(plugin, name=name)
+    if pm.is_registered(plugin):  # already installed and loaded through its entry point
+        yield plugin
+        return
+    registered = pm.register(plugin, name=name or getattr(plugin, "__name__", type(plugin).__name__))
     try:
         yield plugin
     finally:

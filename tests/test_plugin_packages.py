@@ -48,6 +48,8 @@ def test_the_packages_are_the_two_example_plugins():
 def test_installed_the_override_runs_and_its_metrics_reach_summary_and_mlflow(site, tmp_path):
     result = run(USAGE, tmp_path, site)
     assert result.returncode == 0, result.stderr
+    header = next(line for line in result.stdout.splitlines() if "year" in line)
+    assert "es_server_revenue_share" in header and "customised_share" in header  # in the console summary
     from mlflow import MlflowClient
 
     client = MlflowClient(tracking_uri=f"sqlite:///{tmp_path / 'mlflow.db'}")
@@ -82,3 +84,10 @@ def test_plugins_command_lists_slots_implementations_packages_and_the_active_one
 def test_each_plugin_passes_its_own_tests(site, package, tmp_path):
     result = run(["-m", "pytest", "-q", "-p", "no:cacheprovider", str(package / "tests")], tmp_path, site)
     assert result.returncode == 0, result.stdout[-3000:]
+
+
+def test_help_lists_the_config_options_installed_plugins_add(site, tmp_path):
+    result = run(["-m", "ccframe", "--help"], tmp_path, site)
+    assert result.returncode == 0, result.stderr
+    assert "mechanism: demand_personalisation" in result.stdout
+    assert "fund: cif, escrow" in result.stdout

@@ -15,7 +15,7 @@ from ccframe.mechanism import Mechanism
 from ccframe.mechanisms.fund import CIFFund
 from ccframe.model import MechanismError
 from ccframe.params import ConfigError, fraction
-from ccframe.plugins import PluginError, get_plugin_manager, mechanism_registry
+from ccframe.plugins import CORE_SLOTS, PluginError, get_plugin_manager, mechanism_registry
 from ccframe.runner import compose, settings_from
 from ccframe.testing import small_run
 
@@ -89,6 +89,75 @@ def test_a_plugin_can_add_a_new_mechanism_slot_with_its_own_metrics(ccframe_plug
     assert result.means("fragile_rate") == [0.25, 0.25]
 
 
+def test_a_plugins_metrics_are_marked_as_its_own_for_the_console_summary(ccframe_plugin):
+    ccframe_plugin(plugin_module(Fragile))
+    result = small_run(["years=1", "+fragile.impl=boom", "+fragile.rate=0.25"])
+    assert result.metric_sources["fragile_rate"] == "fragile=boom"
+    assert result.plugin_metrics() == ["fragile_rate"]
+    assert "fragile_rate" in result.table([*result.settings.scenario.metrics, *result.plugin_metrics()]).columns
+
+
+def test_parameters_of_an_inactive_plugin_slot_say_how_to_activate_it(ccframe_plugin):
+    ccframe_plugin(plugin_module(Fragile))
+    with pytest.raises(ConfigError, match=r"^fragile: mechanism slot not active, .* first with "
+                                          r"\+fragile\.impl=<boom> and every parameter"):
+        settings_from(compose(["+fragile.rate=0.25"]))
+
+
+class Unmarked(CIFFund):
+    name = "unmarked"
+
+    def ccframe_settle_funds(self, model, year):  # overrides the parent's hookimpl without the marker
+        super().ccframe_settle_funds(model, year)
+
+
+def test_a_hook_method_without_hookimpl_is_rejected_before_the_run(ccframe_plugin):
+    ccframe_plugin(plugin_module(Unmarked))
+    with pytest.raises(PluginError, match=r"fund=unmarked .*ccframe_settle_funds is not marked @hookimpl"):
+        settings_from(compose(["fund.impl=unmarked"]))
+
+
+class Reporter(Mechanism):
+    slot, name = "reporter", "any"
+    value = 1.0
+
+    @hookimpl
+    def ccframe_collect_metrics(self, model, year):
+        return {"reported": self.value}
+
+
+@pytest.mark.parametrize(("value", "problem"), [("high", "is 'high', not a number"),
+                                                (float("inf"), "is inf; metrics must be finite")])
+def test_a_metric_that_is_not_a_finite_number_is_the_mechanisms_error(ccframe_plugin, value, problem):
+    ccframe_plugin(plugin_module(type("Bad", (Reporter,), {"value": value})))
+    with pytest.raises(MechanismError, match=rf"^mechanism reporter=any: metric 'reported' in year 0 {problem}"):
+        small_run(["+reporter.impl=any"])
+
+
+def test_a_metric_reported_twice_names_both_mechanisms(ccframe_plugin):
+    clash = type("Clash", (Reporter,), {"slot": "clash", "name": "again"})
+    ccframe_plugin(plugin_module(Reporter, clash))
+    with pytest.raises(MechanismError, match=r"metric 'reported' reported by both reporter=any and clash=again"):
+        small_run(["+reporter.impl=any", "+clash.impl=again"])
+
+
+def test_a_check_that_crashes_is_named_as_the_plugins_error(ccframe_plugin):
+    def check(cls, params, settings, slot):
+        return settings.no_such_setting
+
+    ccframe_plugin(plugin_module(type("Crashing", (Reporter,), {"check": classmethod(check)})))
+    with pytest.raises(PluginError, match=r"^mechanism reporter=any from plugin 'throwaway_plugin' .* failed in "
+                                          r"check\(\): AttributeError"):
+        settings_from(compose(["+reporter.impl=any"]))
+
+
+@pytest.mark.parametrize("name", ["inf", "null", "two words"])
+def test_a_name_config_cannot_select_is_refused_at_registration(ccframe_plugin, name):
+    ccframe_plugin(plugin_module(type("Odd", (Reporter,), {"name": name})))
+    with pytest.raises(PluginError, match=rf"registers Odd with name '{name}': it must be a Python identifier"):
+        mechanism_registry()
+
+
 def test_a_failing_plugin_is_named_with_its_hook_and_year(ccframe_plugin):
     ccframe_plugin(plugin_module(Fragile))
     with pytest.raises(MechanismError, match=r"mechanism fragile=boom from plugin throwaway_plugin "
@@ -116,35 +185,57 @@ def test_a_hookimpl_with_a_wrong_signature_is_rejected_before_the_run(ccframe_pl
                                "~fund.settlement_days", "~fund.discount_rate", "~fund.server_fixed_cost"]))
 
 
+DEMO_PLUGIN = '''
+    from ccframe import hookimpl
+    from ccframe.mechanisms.fund import CIFFund
+
+    class DemoFund(CIFFund):
+        name = "demo"
+
+    @hookimpl
+    def ccframe_register_mechanisms(register):
+        register(DemoFund)
+'''
+
+
 @pytest.fixture
-def installed_plugin(tmp_path, monkeypatch):
-    """A plugin distribution 'demo-plugin' 0.1 installed on sys.path with a ``ccframe`` entry point."""
-    (tmp_path / "demo_plugin.py").write_text(textwrap.dedent('''
-        from ccframe import hookimpl
-        from ccframe.mechanisms.fund import CIFFund
+def install_plugin(tmp_path, monkeypatch):
+    """Install module ``demo_plugin`` (given source) as 'demo-plugin' 0.1 with a ``ccframe`` entry point."""
+    def install(source: str) -> None:
+        (tmp_path / "demo_plugin.py").write_text(textwrap.dedent(source))
+        info = tmp_path / "demo_plugin-0.1.dist-info"
+        info.mkdir()
+        (info / "METADATA").write_text("Metadata-Version: 2.1\nName: demo-plugin\nVersion: 0.1\n")
+        (info / "entry_points.txt").write_text("[ccframe]\ndemo = demo_plugin\n")
+        monkeypatch.syspath_prepend(str(tmp_path))
+        get_plugin_manager.cache_clear()
 
-        class DemoFund(CIFFund):
-            name = "demo"
-
-        @hookimpl
-        def ccframe_register_mechanisms(register):
-            register(DemoFund)
-    '''))
-    info = tmp_path / "demo_plugin-0.1.dist-info"
-    info.mkdir()
-    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: demo-plugin\nVersion: 0.1\n")
-    (info / "entry_points.txt").write_text("[ccframe]\ndemo = demo_plugin\n")
-    monkeypatch.syspath_prepend(str(tmp_path))
-    get_plugin_manager.cache_clear()
-    yield
+    yield install
     get_plugin_manager.cache_clear()
     sys.modules.pop("demo_plugin", None)
 
 
-def test_a_plugin_is_found_through_its_entry_point(installed_plugin):
+def test_a_plugin_is_found_through_its_entry_point(install_plugin):
+    install_plugin(DEMO_PLUGIN)
     info = mechanism_registry()["fund"]["demo"]
     assert (info.plugin, info.distribution, info.version) == ("demo", "demo-plugin", "0.1")
     assert settings_from(compose(["fund.impl=demo"])).mechanisms["fund"].info.cls.__name__ == "DemoFund"
+
+
+@pytest.mark.parametrize(("source", "problem"), [
+    (DEMO_PLUGIN.replace("ccframe_register_mechanisms", "ccframe_register_mechanism"),
+     "unknown hook 'ccframe_register_mechanism'"),
+    (DEMO_PLUGIN.replace("(register)", "(register, extra)"), "extra"),
+    ("import not_a_module_anywhere", "No module named 'not_a_module_anywhere'"),
+    (DEMO_PLUGIN + "\n    def ccframe_config_searchpath():\n        return []\n",
+     "ccframe_config_searchpath is not marked @hookimpl"),
+])
+def test_a_broken_installed_plugin_is_named_with_its_package(install_plugin, source, problem):
+    install_plugin(source)
+    with pytest.raises(PluginError, match=r"^installed plugin 'demo' \(demo-plugin 0\.1\)") as error:
+        get_plugin_manager()
+    assert problem in str(error.value) and "pip uninstall demo-plugin" in str(error.value)
+    assert "\n" not in str(error.value)
 
 
 def test_every_hook_is_documented_and_prefixed():
@@ -223,3 +314,26 @@ def test_a_failing_plugin_fails_its_own_job_and_the_sweep_goes_on(tmp_path):
     assert {years: r.info.status for years, r in children.items()} == {"3": "FAILED", "1": "FINISHED"}
     failed = children["3"]
     assert "failed in ccframe_produce in year 2" in failed.data.tags["ccframe.error"]
+
+
+def test_the_guide_names_the_builtin_classes_a_replacement_subclasses():
+    import importlib
+    import re
+    from pathlib import Path
+
+    guide = (Path(__file__).resolve().parents[1] / "docs" / "PLUGINS.md").read_text()
+    rows = re.findall(r"^\| `(\w+)` \| `(\w+)` \| `(\w+)` \|$", guide, flags=re.MULTILINE)
+    assert sorted(slot for slot, _, _ in rows) == sorted(CORE_SLOTS)
+    for slot, cls, params in rows:
+        module = importlib.import_module(f"ccframe.mechanisms.{slot}")
+        assert getattr(module, cls).Params is getattr(module, params)
+        assert getattr(module, cls).slot == slot
+
+
+def test_the_plugins_listing_reports_a_broken_implementation(ccframe_plugin, capsys):
+    from ccframe.plugin_listing import print_plugins
+
+    ccframe_plugin(plugin_module(WrongSignature))
+    assert print_plugins([]) == 0
+    out = capsys.readouterr().out
+    assert "broken: mechanism fund=wrong from plugin 'throwaway_plugin'" in out and "weather" in out

@@ -30,5 +30,12 @@ def test_joblib_gives_bit_identical_summaries(serial, tmp_path):
         assert one.equals(other)
 
 
+def test_ray_on_a_local_instance_gives_bit_identical_summaries(serial, tmp_path):
+    distributed = sweep(tmp_path, "hydra/launcher=ray", "+hydra.launcher.ray.init.num_cpus=2",
+                        "+hydra.launcher.ray.init.include_dashboard=false")
+    for one, other in zip(serial, distributed, strict=True):
+        assert one.equals(other)
+
+
 def test_the_jobs_of_a_sweep_differ(serial):
     assert not serial[0].equals(serial[1])

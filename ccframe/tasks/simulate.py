@@ -11,7 +11,7 @@ from ccframe import runner
 
 
 def run(config: DictConfig, job: runner.Job) -> None:
-    """Run the model's replicates for one job and print the scenario's metrics (mean ± 95% CI)."""
+    """Run the model's replicates for one job; print the scenario's and plugins' metrics (mean ± 95% CI)."""
     settings = runner.settings_from(config)
     scenario = settings.scenario
     print(f"ccframe: scenario {scenario.name} ({scenario.description}): {settings.replicates} "
@@ -19,4 +19,8 @@ def run(config: DictConfig, job: runner.Job) -> None:
     result = runner.run_job(settings, config, job, progress=runner.print_progress)
     with pl.Config(tbl_rows=-1, tbl_cols=-1, tbl_hide_dataframe_shape=True,
                    tbl_hide_column_data_types=True, tbl_width_chars=200):
-        print(result.table(scenario.metrics))
+        shown = [*scenario.metrics, *result.plugin_metrics()]
+        print(result.table(shown))
+    others = sorted(set(result.metric_sources) - set(shown))
+    if others:
+        print(f"also in the results and MLflow: {', '.join(others)}")

@@ -1,0 +1,60 @@
+"""Wall time of a Hydra multirun, serial against the joblib launcher with local workers.
+
+Runs the same sweep (default: 16 jobs, ``seed=range(0,16)``, the full default run per job,
+tracking off) with Hydra's basic launcher and with ``hydra/launcher=joblib`` at each worker
+count, alternating the variants so machine noise hits them alike, and prints a Markdown
+table of medians and the ratio to serial (issue #7's target: at most 0.6 with 2 workers).
+
+    python benchmarks/sweep_scaling.py --repeats 3 --workers 2
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+
+def timed(args: list[str], cwd: str) -> float:
+    """Wall seconds of one command, its output discarded."""
+    start = time.perf_counter()
+    subprocess.run(args, cwd=cwd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    """Time serial and joblib sweeps alternately; print medians and ratios."""
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--jobs", type=int, default=16, help="jobs in the sweep")
+    parser.add_argument("--workers", type=int, nargs="+", default=[2], help="joblib worker counts")
+    parser.add_argument("overrides", nargs="*", default=["tracking.enabled=false"])
+    options = parser.parse_args()
+    sweep = [sys.executable, "-m", "ccframe", "-m", f"seed=range(0,{options.jobs})", *options.overrides]
+    variants = {"serial (basic launcher)": sweep}
+    for workers in options.workers:
+        variants[f"joblib, {workers} workers"] = [*sweep, "hydra/launcher=joblib",
+                                                  f"hydra.launcher.n_jobs={workers}"]
+    times: dict[str, list[float]] = {name: [] for name in variants}
+    with tempfile.TemporaryDirectory() as cwd:
+        for _ in range(options.repeats):
+            for name, args in variants.items():
+                times[name].append(timed(args, cwd))
+    serial = statistics.median(times["serial (basic launcher)"])
+    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; "
+          f"{options.jobs} jobs, overrides: {' '.join(options.overrides)}; median of {options.repeats}")
+    print("| launcher | median s | min s | x serial |")
+    print("|---|---|---|---|")
+    for name, values in times.items():
+        median = statistics.median(values)
+        print(f"| {name} | {median:.1f} | {min(values):.1f} | {median / serial:.2f} |")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,32 @@
+"""Installed plugins' config groups on Hydra's search path, through Hydra's own plugin type.
+
+A :class:`~hydra.plugins.search_path_plugin.SearchPathPlugin` appends the entries that
+ccframe plugins return from ``ccframe_config_searchpath`` whenever ccframe's config is
+loaded, so ``+mechanism=...`` options are found, listed by ``--help`` and composed by
+:func:`ccframe.runner.compose`. It is registered explicitly (:func:`register_with_hydra`)
+because Hydra's scan of ``hydra_plugins`` misses packages installed in editable mode.
+"""
+
+from __future__ import annotations
+
+from hydra.core.config_search_path import ConfigSearchPath
+from hydra.core.plugins import Plugins
+from hydra.plugins.search_path_plugin import SearchPathPlugin
+
+CONFIG_MODULE = "ccframe.conf"
+
+
+class CcframeSearchPathPlugin(SearchPathPlugin):
+    """Append installed ccframe plugins' config packages to ccframe's search path."""
+
+    def manipulate_search_path(self, search_path: ConfigSearchPath) -> None:
+        from ccframe.plugins import config_searchpath
+
+        if any(entry.path == f"pkg://{CONFIG_MODULE}" for entry in search_path.get_path()):
+            for path in config_searchpath():
+                search_path.append(provider="ccframe-plugin", path=path)
+
+
+def register_with_hydra() -> None:
+    """Make Hydra use :class:`CcframeSearchPathPlugin` (idempotent)."""
+    Plugins.instance().register(CcframeSearchPathPlugin)

@@ -1,0 +1,31 @@
+"""The experiments run end to end on a reduced study (their full versions run from experiments/)."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import polars as pl
+
+SENSITIVITY = Path(__file__).resolve().parents[1] / "experiments" / "sensitivity"
+
+
+def test_the_sensitivity_study_ranks_every_parameter_and_logs_one_mlflow_run(tmp_path):
+    study = (SENSITIVITY / "study.yaml").read_text()
+    small = study.replace("samples: 10 ", "samples: 2 ").replace("replicates=5", "replicates=1, years=3")
+    small = small.replace("year: 10}", "year: 3}")
+    (tmp_path / "small.yaml").write_text(small)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("HYDRA_", "MLFLOW_"))}
+    run = subprocess.run([sys.executable, str(SENSITIVITY / "run.py"), "--study", "small.yaml", "--out", "out",
+                          "--jobs", "2"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stderr[-3000:]
+    indices = pl.read_parquet(tmp_path / "out" / "indices.parquet")
+    assert indices.height == 4 * 8  # every (output, parameter)
+    assert indices["mu_star"].is_finite().all() and (indices["mu_star"] >= 0).all()
+    assert (tmp_path / "out" / "indices.png").stat().st_size > 0
+    from mlflow import MlflowClient
+
+    client = MlflowClient(tracking_uri=f"sqlite:///{tmp_path / 'mlflow.db'}")
+    [logged] = client.search_runs([client.get_experiment_by_name("sensitivity").experiment_id])
+    assert logged.data.params["method"] == "morris"
+    assert "mu_star.output_index.y3.ctrans" in logged.data.metrics
