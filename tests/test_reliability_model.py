@@ -111,7 +111,7 @@ def test_a_numerical_failure_fails_its_own_job_and_the_sweep_goes_on(tmp_path):
     (info / "METADATA").write_text("Metadata-Version: 2.1\nName: corrupt-plugin\nVersion: 0.1\n")
     (info / "entry_points.txt").write_text("[ccframe]\ncorrupt = corrupt_plugin\n")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("HYDRA_", "MLFLOW_"))}
-    env["PYTHONPATH"] = str(tmp_path)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(tmp_path), os.environ.get("PYTHONPATH")]))
     run = subprocess.run([sys.executable, "-m", "ccframe", "-m", "+corrupt.impl=price", "+corrupt.year=2,50,1",
                           "years=3", "replicates=2", "tracking.figures=false"], cwd=tmp_path, env=env,
                          capture_output=True, text=True, timeout=600)
