@@ -124,32 +124,40 @@ def jobs(overrides: list[str], multirun: bool) -> list[list[str]]:
 
 
 def job_config(overrides: list[str]) -> DictConfig:
-    """The composed config of one job, as Hydra would compose it.
+    """The composed config of one job, as Hydra would compose it (without its ``hydra`` node).
 
     Config-group overrides (``+scenario=fund``, ``fund=escrow``) are composed (cached: a
-    sweep over values composes once); value overrides are applied by Hydra's own rule.
-    ``hydra.*`` values do not reach the job's config and are left to Hydra.
+    sweep over values composes once); value overrides, ``hydra.*`` ones included, are
+    applied by Hydra's own rule.
     """
     from hydra._internal.config_loader_impl import ConfigLoaderImpl
     from hydra.errors import HydraException
+    from omegaconf import open_dict
 
     parsed = parse(overrides)
     groups = tuple(o.input_line for o in parsed if _is_group(o.key_or_group))
-    values = [o for o in parsed if not _is_group(o.key_or_group) and not o.key_or_group.startswith("hydra.")]
+    values = [o for o in parsed if not _is_group(o.key_or_group)]
     config = copy.deepcopy(_composed(groups))
     try:
         ConfigLoaderImpl._apply_overrides_to_config(values, config)
     except HydraException as exc:
         raise ConfigError(describe(exc) or _one_line(exc)) from None
+    with open_dict(config):
+        del config["hydra"]  # Hydra's own settings: not part of the job's config
     return config
 
 
 @cache
 def _composed(groups: tuple[str, ...]) -> DictConfig:
-    from ccframe.runner import compose
+    from hydra import compose, initialize_config_module
 
+    from ccframe.runner import CONFIG_MODULE, CONFIG_NAME
+    from ccframe.searchpath import register_with_hydra
+
+    register_with_hydra()
     try:
-        return compose(list(groups))
+        with initialize_config_module(config_module=CONFIG_MODULE, version_base=None):
+            return compose(config_name=CONFIG_NAME, overrides=list(groups), return_hydra_config=True)
     except Exception as exc:  # noqa: BLE001 - Hydra's errors, turned into one line
         message = describe(exc)
         if message is None:

@@ -192,7 +192,7 @@ def _mechanisms(config: dict[str, Any], registry: dict[str, dict[str, MechanismI
                               f"{', '.join(sorted(registry))}")
         impls = registry[key]
         name = node["impl"]
-        if name not in impls:
+        if not isinstance(name, str) or name not in impls:
             raise ConfigError(f"{key}.impl: no such mechanism {name!r}; available: "
                               f"{', '.join(sorted(impls))}")
         info = impls[name]

@@ -13,9 +13,10 @@ from ccframe.params import ConfigError
 from ccframe.preflight import check
 
 PYTHON = "__import__('os').system('touch pwned')"
-#: OmegaConf's own resolvers and Hydra's three (none runs code from its argument); ccframe registers none.
+#: OmegaConf's own resolvers, Hydra's three and the Ray launcher plugin's package version (installed with the
+#: test extras); none runs code from its argument, and ccframe registers none.
 SAFE_RESOLVERS = {"oc.env", "oc.create", "oc.deprecated", "oc.decode", "oc.select", "oc.dict.keys",
-                  "oc.dict.values", "hydra", "now", "python_version"}
+                  "oc.dict.values", "hydra", "now", "python_version", "ray_pkg_version"}
 
 
 def ccframe(*args, cwd):

@@ -82,7 +82,7 @@ def test_a_thousand_random_overrides_are_accepted_or_refused_in_one_line(overrid
         assert status == 2 and out == ""
 
 
-@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow,
                                                                  HealthCheck.function_scoped_fixture])
 @given(override=overrides.filter(lambda o: not any(word in o for word in PINNED_OR_COSTLY)))
 def test_random_overrides_on_a_real_run_end_in_a_result_or_one_clean_line(override, tmp_path):
