@@ -3,7 +3,9 @@
 Supplier and server agents are views: their state lives in a row of the model's
 columnar tables (``model.suppliers``, ``model.servers``) so mechanisms can work on
 whole columns at once, while a user still inspects ``model.agents_by_type[Supplier]``
-the Mesa way. The context agent is a single object holding the government side.
+the Mesa way. Views are made lazily (:class:`RowViews`): a run with 10^5 suppliers
+builds none unless someone asks for the model's agents. The context agent is a
+single object holding the government side.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import mesa
+import numpy as np
 
 if TYPE_CHECKING:
     from ccframe.model import CoevolutionModel
@@ -80,6 +83,32 @@ class Server(mesa.Agent):
     def kind(self) -> str:
         """``"TS"`` or ``"ES"``."""
         return MODES[self.model.servers.col("kind")[self.row]]
+
+
+class RowViews:
+    """The Mesa agents viewing one table's active rows, brought up to date on demand.
+
+    ``sync()`` registers a view (an ``agent_class(model, row)``) for every active row
+    that has none and removes the views of rows that have left, so the model's Mesa
+    agent sets hold exactly the agents in the model whenever they are read. A row keeps
+    the same view object for as long as it stays active.
+    """
+
+    def __init__(self, model: CoevolutionModel, table: str, agent_class: type[mesa.Agent]) -> None:
+        self._model, self._table, self._agent_class = model, table, agent_class
+        self._views: dict[int, mesa.Agent] = {}
+        self._viewed = np.zeros(0, dtype=bool)
+
+    def sync(self) -> None:
+        """Create views for new active rows, remove those of rows no longer active."""
+        active = getattr(self._model, self._table).col("active")
+        viewed = np.zeros(active.size, dtype=bool)
+        viewed[: self._viewed.size] = self._viewed
+        for row in np.flatnonzero(viewed & ~active).tolist():
+            self._views.pop(row).remove()
+        for row in np.flatnonzero(active & ~viewed).tolist():
+            self._views[row] = self._agent_class(self._model, row)
+        self._viewed = active.copy()
 
 
 class Context(mesa.Agent):

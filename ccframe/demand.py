@@ -44,9 +44,14 @@ class DemandSpace:
         return float(self.grid.sum())
 
     def sample_locations(self, count: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-        """Observation locations for ``count`` servers, drawn with probability ∝ demand."""
-        flat = self.grid.ravel()
-        cells = rng.choice(flat.size, size=count, p=flat / flat.sum())
+        """Observation locations for ``count`` servers, drawn with probability ∝ demand.
+
+        Inverse-CDF sampling over the cells: the draws ``rng.choice(cells, p=...)`` makes,
+        without its checks of ``p``, which cost more than the sampling on a 10^6-cell grid.
+        """
+        cdf = self.grid.ravel().cumsum()
+        cdf /= cdf[-1]
+        cells = cdf.searchsorted(rng.random(count), side="right")
         return np.divmod(cells, self.size)
 
     def visible(self, x: np.ndarray, y: np.ndarray, vision: np.ndarray) -> np.ndarray:
@@ -71,16 +76,32 @@ class DemandSpace:
 
 def _window_counts(size: int, x0, x1, y0, y1) -> np.ndarray:
     """How many windows cover each cell (2-D difference array, then prefix sums)."""
-    diff = np.zeros((size + 1, size + 1))
-    np.add.at(diff, (x0, y0), 1.0)
-    np.add.at(diff, (x1 + 1, y0), -1.0)
-    np.add.at(diff, (x0, y1 + 1), -1.0)
-    np.add.at(diff, (x1 + 1, y1 + 1), 1.0)
-    return diff.cumsum(0).cumsum(1)[:size, :size]
+    side = size + 1
+    rows_in, rows_out, cols_in, cols_out = x0 * side, (x1 + 1) * side, y0, y1 + 1
+    opened = np.bincount(np.concatenate([rows_in + cols_in, rows_out + cols_out]), minlength=side * side)
+    closed = np.bincount(np.concatenate([rows_out + cols_in, rows_in + cols_out]), minlength=side * side)
+    diff = (opened - closed).astype(np.int32).reshape(side, side)
+    return _summed_area(diff)[1:side, 1:side]
 
 
 def _window_sums(values: np.ndarray, x0, x1, y0, y1) -> np.ndarray:
     """Sum of ``values`` over each inclusive window, via a summed-area table."""
-    table = np.zeros((values.shape[0] + 1, values.shape[1] + 1))
-    table[1:, 1:] = values.cumsum(0).cumsum(1)
+    table = _summed_area(values)
     return table[x1 + 1, y1 + 1] - table[x0, y1 + 1] - table[x1 + 1, y0] + table[x0, y0]
+
+
+def _summed_area(values: np.ndarray) -> np.ndarray:
+    """Table T (one row and column larger) with T[i, j] = values[:i, :j].sum().
+
+    The same additions in the same order as ``values.cumsum(0).cumsum(1)``, but down the
+    rows one contiguous row at a time, which on a 1000 x 1000 grid is several times faster
+    than NumPy's strided accumulation along axis 0.
+    """
+    table = np.empty((values.shape[0] + 1, values.shape[1] + 1), dtype=values.dtype)
+    table[0], table[:, 0] = 0, 0
+    inner = table[1:, 1:]
+    inner[0] = values[0]
+    for row in range(1, values.shape[0]):
+        np.add(inner[row - 1], values[row], out=inner[row])
+    np.cumsum(inner, axis=1, out=inner)
+    return table

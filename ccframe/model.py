@@ -18,7 +18,7 @@ import mesa
 import numpy as np
 
 from ccframe import equations
-from ccframe.agents import ES, TS, Context, Server, Supplier
+from ccframe.agents import ES, TS, Context, RowViews, Server, Supplier
 from ccframe.demand import DemandSpace
 from ccframe.plugins import blame, new_plugin_manager
 from ccframe.settings import Settings
@@ -81,8 +81,7 @@ class CoevolutionModel(mesa.Model):
         self.metric_sources: dict[str, str] = {}  # metric -> "slot=impl" of the mechanism reporting it
         self.suppliers = AgentTable(SUPPLIER_COLUMNS)
         self.servers = AgentTable(SERVER_COLUMNS)
-        self._supplier_agents: dict[int, Supplier] = {}
-        self._server_agents: dict[int, Server] = {}
+        self._views = (RowViews(self, "suppliers", Supplier), RowViews(self, "servers", Server))
         m = settings.market
         self.market = MarketState(a=m.a, b=m.b, c0=m.c0)
         self.context = Context(self)
@@ -121,34 +120,46 @@ class CoevolutionModel(mesa.Model):
 
     def add_suppliers(self, count: int, **values) -> np.ndarray:
         """Add ``count`` suppliers (columns given as scalars or arrays); returns their rows."""
-        return self._add(self.suppliers, self._supplier_agents, Supplier, count, values)
+        return self.suppliers.add(count, entry_year=self.year, **values)
 
     def remove_suppliers(self, rows: np.ndarray) -> None:
         """Take suppliers out of the model (exit); their rows keep their last values."""
-        self._remove(self.suppliers, self._supplier_agents, rows)
+        self.suppliers.deactivate(rows)
 
     def add_servers(self, count: int, **values) -> np.ndarray:
         """Add ``count`` servers at demand-weighted observation locations; returns their rows."""
         if "x" not in values:
             values["x"], values["y"] = self.demand.sample_locations(count, self.rng)
         values.setdefault("demand_access", 1.0)
-        return self._add(self.servers, self._server_agents, Server, count, values)
+        return self.servers.add(count, entry_year=self.year, **values)
 
     def remove_servers(self, rows: np.ndarray) -> None:
         """Take servers out of the model; suppliers re-match among the rest next year."""
-        self._remove(self.servers, self._server_agents, rows)
+        self.servers.deactivate(rows)
 
-    def _add(self, table: AgentTable, views: dict, agent_class: type, count: int, values: dict) -> np.ndarray:
-        rows = table.add(count, entry_year=self.year, **values)
-        for row in rows.tolist():
-            views[row] = agent_class(self, row)
-        return rows
+    # ------------------------------------------------------------------ Mesa agent views
 
-    @staticmethod
-    def _remove(table: AgentTable, views: dict, rows: np.ndarray) -> None:
-        table.deactivate(rows)
-        for row in np.asarray(rows).tolist():
-            views.pop(row).remove()
+    @property
+    def agents(self) -> mesa.agent.AgentSet:
+        """All agents as Mesa's AgentSet; supplier and server views are brought up to date first."""
+        self._sync_views()
+        return super().agents
+
+    @property
+    def agents_by_type(self) -> dict[type[mesa.Agent], mesa.agent.AgentSet]:
+        """Mesa's AgentSet per agent class, views up to date (see :class:`ccframe.agents.RowViews`)."""
+        self._sync_views()
+        return super().agents_by_type
+
+    @property
+    def agent_types(self) -> list[type]:
+        """The agent classes in the model (Supplier and Server once any is viewed)."""
+        self._sync_views()
+        return super().agent_types
+
+    def _sync_views(self) -> None:
+        for views in getattr(self, "_views", ()):  # Mesa reads these before __init__ ends
+            views.sync()
 
     def transaction_times(self, rows: np.ndarray | None = None) -> np.ndarray:
         """Transport plus customs time per server (eq. 11's summand).

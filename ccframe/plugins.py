@@ -28,6 +28,7 @@ DEFAULT_PLUGINS = (
     "ccframe.mechanisms.technology",
     "ccframe.mechanisms.export_choice",
     "ccframe.mechanisms.lifecycle",
+    "ccframe.survey.instrument",
 )
 
 #: The slots of the seed's model, in the order their hooks run within a phase.

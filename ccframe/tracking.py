@@ -321,3 +321,35 @@ def _job_summaries(sweep: Path) -> dict[str, Any]:
         label = " ".join(yaml.safe_load(overrides_file.read_text())) if overrides_file.exists() else path.parent.name
         summaries[label] = pl.read_parquet(path)
     return summaries
+
+
+def log_virtual_survey(config: Mapping[str, Any], overrides: Sequence[str], tables: Mapping[str, Any],
+                       fit_indices: Mapping[str, float], folder: Path) -> str:
+    """Log a virtual survey (``task=virtual_survey``) as one MLflow run; return its id.
+
+    Params: the flattened resolved config. Metrics: every finite fit index, and per
+    hypothesis its standardised estimate (``std_H1``), p-value (``p_H1``) and support
+    (``supported_H1``, 0/1), plus ``n_supported``. Artifacts: the Parquet tables in ``folder``.
+    """
+    import math
+
+    paths = tables["table7_paths"]
+    metrics = [(k, float(v), 0) for k, v in fit_indices.items() if math.isfinite(v)]
+    for row in paths.iter_rows(named=True):
+        metrics += [(f"std_{row['hypothesis']}", float(row["std"]), 0),
+                    (f"p_{row['hypothesis']}", float(row["p"]), 0),
+                    (f"supported_{row['hypothesis']}", float(row["supported"]), 0)]
+    metrics.append(("n_supported", float(paths["supported"].sum()), 0))
+    tracker = Tracker(config["tracking"]["uri"])
+    tags = {"ccframe.overrides": " ".join(overrides), "ccframe.task": "virtual_survey",
+            "ccframe.version": ccframe.__version__}
+    run_id = tracker.start(config["tracking"]["experiment"] or "virtual_survey", run_name(overrides), tags)
+    try:
+        tracker.log_result(run_id, flatten(config), metrics, None)
+        for path in sorted(folder.glob("*.parquet")):
+            tracker.client.log_artifact(run_id, str(path))
+    except BaseException as exc:
+        tracker.finish(run_id, ok=False, error=f"{type(exc).__name__}: {exc}")
+        raise
+    tracker.finish(run_id)
+    return run_id

@@ -65,6 +65,17 @@ def test_agents_are_mesa_views_of_the_columnar_state(settings_for):
     assert len(model.agents_by_type[Supplier]) == model.suppliers.n_active
 
 
+
+def test_agent_views_follow_entry_and_exit(settings_for):
+    model = CoevolutionModel(settings_for("lifecycle.entry_rate=5", "suppliers.fixed_cost=3000"), seed=2)
+    first = {agent.row: agent for agent in model.agents_by_type[Supplier]}
+    model.run(4)
+    rows = {agent.row: agent for agent in model.agents_by_type[Supplier]}
+    assert set(rows) == set(model.suppliers.active_rows().tolist())
+    assert set(rows) != set(first), "the run should have seen entry or exit"
+    assert all(rows[row] is first[row] for row in set(rows) & set(first))
+    assert {a.row for a in model.agents if isinstance(a, Server)} == set(model.servers.active_rows().tolist())
+
 def test_suppliers_sell_no_more_than_they_make(settings_for):
     model = CoevolutionModel(settings_for(), seed=3)
     for _ in range(4):

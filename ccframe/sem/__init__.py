@@ -10,6 +10,12 @@ names below are loaded on first use.
 - :mod:`ccframe.sem.population` -- the paper's population model; simulated Likert data
 - :mod:`ccframe.sem.indices` -- the fit indices as lavaan defines them (pure functions)
 - :mod:`ccframe.sem.preanalysis` -- KMO, Bartlett, PCA + varimax, alpha, CR, AVE
+- :mod:`ccframe.sem.checks` -- the paper's five violation-of-estimation checks; fit criteria
+- :mod:`ccframe.sem.modindices` -- modification indices (lavaan's score test)
+- :mod:`ccframe.sem.revise` -- the paper's revision loop (free the largest admissible MI, refit)
+- :mod:`ccframe.sem.bootstrap` -- bootstrap of the standardised estimates on all cores
+- :mod:`ccframe.sem.data` -- read a survey CSV with one-line errors
+- :mod:`ccframe.sem.report` -- the AMOS-style report beside the paper's published values
 """
 
 from __future__ import annotations
@@ -28,6 +34,13 @@ _LAZY = {
     "preanalysis": "ccframe.sem.preanalysis",
     "load_population": "ccframe.sem.population",
     "simulate": "ccframe.sem.population",
+    "violations": "ccframe.sem.checks",
+    "judge_fit": "ccframe.sem.checks",
+    "modification_indices": "ccframe.sem.modindices",
+    "revise": "ccframe.sem.revise",
+    "bootstrap": "ccframe.sem.bootstrap",
+    "read_survey": "ccframe.sem.data",
+    "build_report": "ccframe.sem.report",
 }
 
 

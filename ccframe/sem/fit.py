@@ -168,16 +168,17 @@ def fit_covariance(spec: SemSpec | str | dict, S: np.ndarray, n_obs: int, *, n_m
 
 def _fit(spec: SemSpec, S: np.ndarray, n_obs: int, *, n_minus_one: bool, values: np.ndarray | None) -> SemResult:
     import pandas as pd
-    import semopy
 
     items = spec.observed
-    model = semopy.Model(spec.syntax(), cov_diag=True)
     frame = pd.DataFrame(values, columns=items) if values is not None else None
     cov = pd.DataFrame(S, index=items, columns=items)
     root = logging.getLogger()
     was = root.disabled
-    root.disabled = True  # semopy logs optimiser and starting-value warnings through the root logger
+    root.disabled = True  # semopy logs its import (no graphviz) and optimiser warnings through the root logger
     try:
+        import semopy
+
+        model = semopy.Model(spec.syntax(), cov_diag=True)
         result = model.fit(frame, cov=cov, obj="MLW", solver="SLSQP", n_samples=n_obs,
                            options={"ftol": 1e-12, "maxiter": 10000})
     finally:

@@ -194,6 +194,12 @@ def bic(loglik_value: float, npar: int, n_obs: int) -> float:
     return -2.0 * loglik_value + npar * math.log(n_obs)
 
 
+INDEX_NAMES = ("chisq", "df", "pvalue", "chisq_df", "baseline_chisq", "baseline_df", "cfi", "tli", "nfi", "ifi",
+               "rni", "gfi", "agfi", "pgfi", "rmsea", "rmsea_ci_lower", "rmsea_ci_upper", "rmsea_pvalue", "srmr",
+               "aic", "bic")
+"""The lavaan names :func:`all_indices` reports (besides npar, nobs and the log-likelihoods)."""
+
+
 def all_indices(S: np.ndarray, Sigma: np.ndarray, *, n_obs: int, npar: int, n_minus_one: bool = False,
                 S_ml: np.ndarray | None = None) -> dict[str, float]:
     """Every index under lavaan's name, from S, Σ, N and the number of free parameters.

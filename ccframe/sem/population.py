@@ -258,14 +258,20 @@ def likert_covariance(population: Population | str | None = None, items: list[st
     return out
 
 
-def pseudo_true(population: Population | str | None = None, spec: SemSpec | str | None = None) -> Any:
-    """The spec fitted to the exact Likert population covariance: what estimates converge to."""
+def pseudo_true(population: Population | str | dict | None = None, spec: SemSpec | str | None = None, *,
+                n_obs: int = 100_000) -> Any:
+    """The spec fitted to the exact Likert population covariance: what estimates converge to.
+
+    Its SEs and z values are those expected of a sample of ``n_obs`` respondents
+    (the asymptotic ones, from the expected information): ``n_obs=481`` says how
+    precisely the paper's sample can pin each path, whatever the seed.
+    """
     from ccframe.sem.fit import fit_covariance
 
     pop = load_population(population if population is not None else "population_wang2022")
     spec = pop.spec if spec is None else load_spec(spec)
     starts = simulate(pop, n=2000, seed=0).select(spec.observed).to_numpy().astype(float)  # starting values only
-    return fit_covariance(spec, likert_covariance(pop, spec.observed), 100_000, values=starts)
+    return fit_covariance(spec, likert_covariance(pop, spec.observed), n_obs, values=starts)
 
 
 def population_values(population: Population | str | None = None) -> dict[tuple[str, str, str], float]:

@@ -16,6 +16,8 @@ from ccframe.params import ConfigError
 #: Task name -> ``module:function``; imported only when chosen, so each task pays for its own imports.
 TASKS = {
     "simulate": "ccframe.tasks.simulate:run",
+    "sem": "ccframe.tasks.sem:run",
+    "virtual_survey": "ccframe.tasks.virtual_survey:run",
 }
 
 Task = Callable[[Any, Any], None]

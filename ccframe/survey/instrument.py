@@ -1,0 +1,225 @@
+"""The questionnaire as a plugin: the mechanism slot ``survey`` (config group ``conf/survey/``).
+
+:class:`Questionnaire` is registered like the built-in mechanisms. Attached to a model
+(``+survey=wang2022``) it changes nothing and draws nothing from the model's RNG: in the
+survey year it takes a :class:`~ccframe.survey.snapshot.Snapshot` of what respondents can
+see. After the run, :meth:`Questionnaire.respond` samples respondents across clusters in
+the survey paper's mix and answers every item:
+
+    perceived = direction · transform(signal seen by the respondent)
+    answer    = cut(z(z(perceived) + noise · e)),  e ~ N(0, 1)
+
+where z standardises over the whole sample (respondents judge against the national
+norm) and ``cut`` gives 1..5 at the normal quantiles of the configured answer shares.
+Every value is an assumption documented in docs/ODD.md ("Observation: the virtual survey").
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import numpy as np
+import polars as pl
+from scipy.special import ndtri
+
+from ccframe.agents import ES
+from ccframe.hookspecs import hookimpl
+from ccframe.mechanism import Mechanism
+from ccframe.params import ConfigError, bounded, described, fraction, nonnegative
+from ccframe.survey import signals as builtin_signals
+from ccframe.survey.snapshot import Snapshot, take
+
+TRANSFORMS = {
+    "identity": lambda x: x,
+    "log": lambda x: np.log(np.maximum(x, 1e-9)),
+    "signed_log": lambda x: np.sign(x) * np.log1p(np.abs(x)),
+}
+ITEM_KEYS = {"text", "signal", "transform", "direction", "noise", "why"}
+SUPPLIER, SERVER = "supplier", "server"
+
+
+@dataclass(frozen=True)
+class QuestionnaireParams:
+    """Parameters of the virtual questionnaire: who answers, how noisily, from what."""
+
+    wave_year: int = bounded(-1, 1000, doc="simulated year the survey is fielded in; -1: the last year")
+    noise: float = nonnegative("respondent noise sd, in sd units of an item's perceived signal")
+    answers: list = described("shares of the answers 1..5 (five numbers summing to 1)")
+    supplier_share: float = fraction("share of respondents who are suppliers (the rest are servers)")
+    scale_mix: list = described("shares of S1, S2, S3 among supplier respondents")
+    es_share: float = fraction("share of CBEC (ES) servers among server respondents")
+    items: dict = described("item -> {text, signal, transform, direction, noise?, why}")
+
+
+@dataclass(frozen=True)
+class Item:
+    """One validated item mapping."""
+
+    name: str
+    signal: str
+    transform: str
+    direction: int
+    noise: float
+
+
+class Questionnaire(Mechanism):
+    """The survey instrument: snapshots clusters, samples respondents, answers items."""
+
+    slot = "survey"
+    name = "questionnaire"
+    Params = QuestionnaireParams
+    signals: ClassVar[Mapping[str, Any]] = builtin_signals.SIGNALS
+
+    @classmethod
+    def check(cls, params: QuestionnaireParams, settings, slot: str) -> None:
+        if params.wave_year > settings.years:
+            raise ConfigError(f"{slot}.wave_year: must be -1 or at most years ({settings.years}), "
+                              f"got {params.wave_year}")
+        _shares(params.answers, 5, f"{slot}.answers")
+        _shares(params.scale_mix, 3, f"{slot}.scale_mix")
+        cls.items_of(params, slot)
+
+    @classmethod
+    def items_of(cls, params: QuestionnaireParams, slot: str = "survey") -> list[Item]:
+        """The validated item mappings, in config order (one-line ConfigError otherwise)."""
+        if not isinstance(params.items, Mapping) or not params.items:
+            raise ConfigError(f"{slot}.items: expected a mapping of item -> mapping, got {params.items!r}")
+        items = []
+        for name, spec in params.items.items():
+            key = f"{slot}.items.{name}"
+            if not isinstance(spec, Mapping):
+                raise ConfigError(f"{key}: expected a mapping with signal, transform, direction, got {spec!r}")
+            unknown = sorted(set(spec) - ITEM_KEYS)
+            if unknown:
+                raise ConfigError(f"{key}.{unknown[0]}: unknown key; allowed keys are {', '.join(sorted(ITEM_KEYS))}")
+            signal = spec.get("signal")
+            if signal not in cls.signals:
+                raise ConfigError(f"{key}.signal: no such signal {signal!r}; available: "
+                                  f"{', '.join(sorted(cls.signals))}")
+            transform = spec.get("transform", "identity")
+            if transform not in TRANSFORMS:
+                raise ConfigError(f"{key}.transform: must be one of {', '.join(TRANSFORMS)}, got {transform!r}")
+            direction = spec.get("direction", 1)
+            if direction not in (1, -1) or isinstance(direction, bool):
+                raise ConfigError(f"{key}.direction: must be 1 or -1, got {direction!r}")
+            noise = spec.get("noise", params.noise)
+            if isinstance(noise, bool) or not isinstance(noise, int | float) or not 0 <= noise < math.inf:
+                raise ConfigError(f"{key}.noise: must be in [0, inf), got {noise!r}")
+            items.append(Item(str(name), signal, transform, int(direction), float(noise)))
+        return items
+
+    # -- during the run --------------------------------------------------------------------
+    @hookimpl
+    def ccframe_setup(self, model) -> None:
+        self.snapshot: Snapshot | None = None
+
+    @hookimpl
+    def ccframe_collect_metrics(self, model, year: int) -> dict[str, float]:
+        """Take the snapshot in the survey year; report nothing (the survey is not a metric)."""
+        wave = model.settings.years if self.params.wave_year < 0 else self.params.wave_year
+        if year == wave:
+            self.snapshot = take(model)
+        return {}
+
+    # -- after the runs ----------------------------------------------------------------------
+    def respond(self, snapshots: Sequence[Snapshot], n: int, rng: np.random.Generator) -> pl.DataFrame:
+        """``n`` respondents across ``snapshots`` answer every item: one row each.
+
+        Columns: cluster, agent (supplier | server), position (row among that cluster's
+        active agents), then one Int8 column per item with answers 1..5.
+        """
+        sample = self.sample(snapshots, n, rng)
+        answers = self.answer(self.perceive(snapshots, sample), rng)
+        return sample.with_columns(pl.Series(name, values, dtype=pl.Int8) for name, values in answers.items())
+
+    def sample(self, snapshots: Sequence[Snapshot], n: int, rng: np.random.Generator) -> pl.DataFrame:
+        """Respondents: ``n`` split evenly over clusters; within one, suppliers and servers in the mix.
+
+        Suppliers are drawn without replacement with weights that give S1, S2, S3 the
+        shares ``scale_mix`` (renormalised over the classes present), servers likewise
+        with ``es_share`` of CBEC servers.
+        """
+        p = self.params
+        if not snapshots:
+            raise ValueError("no simulated cluster to survey")
+        quotas = np.full(len(snapshots), n // len(snapshots))
+        quotas[: n % len(snapshots)] += 1
+        frames = []
+        for cluster, (snap, quota) in enumerate(zip(snapshots, quotas, strict=True)):
+            n_sup = int(round(quota * p.supplier_share))
+            counts = {SUPPLIER: n_sup, SERVER: int(quota) - n_sup}
+            for agent, count in counts.items():
+                if agent == SUPPLIER:
+                    groups, shares = snap.suppliers["scale_class"] - 1, np.asarray(p.scale_mix, dtype=float)
+                else:
+                    groups = (snap.servers["kind"] == ES).astype(np.int64)
+                    shares = np.array([1.0 - p.es_share, p.es_share])
+                chosen = _draw(groups, shares, count, rng, f"cluster {cluster}: {agent}s")
+                frames.append(pl.DataFrame({"cluster": np.full(chosen.size, cluster), "agent": agent,
+                                            "position": chosen}))
+        return pl.concat(frames).with_columns(pl.col("cluster").cast(pl.Int64), pl.col("position").cast(pl.Int64))
+
+    def perceive(self, snapshots: Sequence[Snapshot], sample: pl.DataFrame) -> dict[str, np.ndarray]:
+        """Each item's signal as each sampled respondent sees it, transformed and signed."""
+        items = self.items_of(self.params)
+        perceived = {item.name: np.empty(sample.height) for item in items}
+        clusters, agents, positions = (sample[c].to_numpy() for c in ("cluster", "agent", "position"))
+        for cluster, snap in enumerate(snapshots):
+            for agent, side in ((SUPPLIER, 0), (SERVER, 1)):
+                here = np.flatnonzero((clusters == cluster) & (agents == agent))
+                if here.size == 0:
+                    continue
+                for item in items:
+                    values = self.signals[item.signal](snap)[side]
+                    perceived[item.name][here] = values[positions[here]]
+        for item in items:
+            perceived[item.name] = item.direction * TRANSFORMS[item.transform](perceived[item.name])
+        return perceived
+
+    def answer(self, perceived: Mapping[str, np.ndarray], rng: np.random.Generator) -> dict[str, np.ndarray]:
+        """Five-point answers: standardise, add respondent noise, standardise, cut at the answer shares."""
+        noise = {item.name: item.noise for item in self.items_of(self.params)}
+        cuts = ndtri(np.cumsum(np.asarray(self.params.answers, dtype=float))[:-1])
+        answers = {}
+        for name, values in perceived.items():
+            response = _standardise(values) + noise[name] * rng.standard_normal(values.size)
+            answers[name] = (np.searchsorted(cuts, _standardise(response)) + 1).astype(np.int8)
+        return answers
+
+
+def _standardise(values: np.ndarray) -> np.ndarray:
+    """z-scores; a constant (or non-finite) signal carries no information and becomes 0."""
+    values = np.where(np.isfinite(values), values, np.nan)
+    sd = np.nanstd(values)
+    if not sd > 0:
+        return np.zeros(values.size)
+    return np.nan_to_num((values - np.nanmean(values)) / sd)
+
+
+def _draw(groups: np.ndarray, shares: np.ndarray, count: int, rng: np.random.Generator, what: str) -> np.ndarray:
+    """``count`` positions without replacement, group g weighted so groups come in ``shares``."""
+    if count == 0:
+        return np.zeros(0, dtype=np.int64)
+    sizes = np.bincount(groups, minlength=shares.size)
+    weights = np.where(sizes[groups] > 0, shares[groups] / np.maximum(sizes[groups], 1), 0.0)
+    available = int((weights > 0).sum())
+    if available < count:
+        raise ValueError(f"{what}: {count} respondents wanted, only {available} agents of the sampled kinds; "
+                         "survey more clusters or fewer respondents")
+    return rng.choice(groups.size, size=count, replace=False, p=weights / weights.sum())
+
+
+def _shares(values: Any, length: int, key: str) -> None:
+    ok = (isinstance(values, list | tuple) and len(values) == length
+          and all(isinstance(v, int | float) and not isinstance(v, bool) and v >= 0 for v in values))
+    if not ok or not math.isclose(sum(values), 1.0, abs_tol=1e-6):
+        raise ConfigError(f"{key}: expected {length} non-negative shares summing to 1, got {values!r}")
+
+
+@hookimpl
+def ccframe_register_mechanisms(register) -> None:
+    """Register the questionnaire in the slot ``survey``."""
+    register(Questionnaire)

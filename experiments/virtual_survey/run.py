@@ -1,0 +1,193 @@
+"""Which of H1-H16 depend on which mechanism: the virtual survey with one mechanism off at a time.
+
+    .venv/bin/python experiments/virtual_survey/run.py --replicates 10 --jobs 2
+
+Each variant of ``knockouts.yaml`` fields ``--replicates`` virtual surveys (the default
+``task=virtual_survey``: 63 clusters, 481 respondents, the revised spec); replicate r uses
+root seed r in every variant, so variants differ only by the knock-out. Writes
+``results/estimates.parquet`` (one row per variant x replicate x hypothesis),
+``results/summary.parquet``, ``results/summary.md`` and ``figures/*.png`` beside this file
+(``--out other`` writes to ``other/`` and ``other/figures/``; ``--sem`` also fits the SEM).
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import yaml
+from scipy.special import stdtrit
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+
+def one_survey(config: dict[str, Any], variant: str, overrides: dict[str, Any], replicate: int,
+               fit_sem: bool) -> pl.DataFrame:
+    """Field one virtual survey of ``variant`` with root seed ``replicate``; one row per hypothesis.
+
+    ``std``, ``p`` and ``supported`` come from the composite-score paths
+    (:func:`ccframe.survey.report.composite_paths`); with ``fit_sem`` the SEM's are added
+    as ``sem_std``, ``sem_p``, ``sem_supported`` with the solution's admissibility.
+    """
+    import static_information
+
+    from ccframe.sem.spec import load_spec
+    from ccframe.survey import report
+    from ccframe.survey.world import field_survey
+
+    static_information.register()
+    config = copy.deepcopy(config)
+    config["seed"] = replicate
+    for key, value in overrides.items():
+        if key.startswith("task."):
+            config["task"][key.removeprefix("task.")] = value
+    cluster_overrides = {k: v for k, v in overrides.items() if not k.startswith("task.")}
+    start = time.perf_counter()
+    world = field_survey(config, cluster_overrides, fit_sem=fit_sem)
+    significance = config["task"]["significance"]
+    paths = report.composite_paths(load_spec(config["task"]["spec"]), world.answers, significance)
+    paths = paths.with_columns(variant=pl.lit(variant), replicate=pl.lit(replicate))
+    if fit_sem:
+        sem = report.path_table(world.sem, significance).select(
+            "hypothesis", sem_std="std", sem_p="p", sem_supported="supported")
+        paths = paths.join(sem, on="hypothesis").with_columns(
+            proper=pl.lit(report.proper_solution(world.sem)), cfi=pl.lit(world.sem.fit_indices.get("cfi")),
+            rmsea=pl.lit(world.sem.fit_indices.get("rmsea")))
+    return paths.with_columns(seconds=pl.lit(time.perf_counter() - start))
+
+
+def summarise(estimates: pl.DataFrame) -> pl.DataFrame:
+    """Per variant and hypothesis: support rate, and mean composite-score estimate with its 95% t-CI.
+
+    With SEM columns, also the SEM support rate and the share of admissible solutions.
+    """
+    aggregates = [pl.col("supported").mean().alias("support_rate"), pl.col("std").mean().alias("mean_std"),
+                  pl.col("std").std().alias("sd_std"), pl.len().alias("replicates")]
+    if "sem_supported" in estimates.columns:
+        aggregates += [pl.col("sem_supported").mean().alias("sem_support_rate"),
+                       pl.col("proper").mean().alias("admissible_rate")]
+    stats = estimates.group_by("variant", "hypothesis").agg(aggregates)
+    half = pl.col("replicates").map_elements(lambda n: float(stdtrit(n - 1, 0.975)) if n > 1 else float("nan"),
+                                             return_dtype=pl.Float64) * pl.col("sd_std") / pl.col("replicates").sqrt()
+    return (stats.with_columns(ci_low=pl.col("mean_std") - half, ci_high=pl.col("mean_std") + half)
+            .sort("variant", pl.col("hypothesis").str.slice(1).cast(pl.Int64)))
+
+
+def dependencies(summary: pl.DataFrame, variants: list[str]) -> pl.DataFrame:
+    """For each hypothesis, the mechanisms whose knock-out removes (or creates) its support.
+
+    A hypothesis *needs* a mechanism when the baseline supports it in at least half the
+    replicates and the knock-out at most half as often; a knock-out *creates* support
+    when the baseline supports it in under half and the knock-out in at least half.
+    """
+    base = summary.filter(pl.col("variant") == "baseline").select("hypothesis", base_rate="support_rate")
+    rows = []
+    for h in base.iter_rows(named=True):
+        needs, creates = [], []
+        for variant in variants:
+            if variant == "baseline":
+                continue
+            rate = summary.filter((pl.col("variant") == variant) & (pl.col("hypothesis") == h["hypothesis"]))
+            rate = float(rate["support_rate"][0])
+            if h["base_rate"] >= 0.5 and rate <= h["base_rate"] / 2:
+                needs.append(variant)
+            if h["base_rate"] < 0.5 and rate >= 0.5:
+                creates.append(variant)
+        rows.append({"hypothesis": h["hypothesis"], "baseline_support": h["base_rate"],
+                     "needs": ", ".join(needs) or "-", "created_by": ", ".join(creates) or "-"})
+    return pl.DataFrame(rows)
+
+
+def figures(summary: pl.DataFrame, variants: list[str], folder: Path) -> None:
+    """A heat map of support rates and a dot plot of mean standardised estimates with 95% CIs."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    folder.mkdir(parents=True, exist_ok=True)
+    hypotheses = [f"H{k}" for k in range(1, 17)]
+    rate = np.array([[float(summary.filter((pl.col("variant") == v) & (pl.col("hypothesis") == h))["support_rate"][0])
+                      for h in hypotheses] for v in variants])
+    fig, ax = plt.subplots(figsize=(11, 4.5))
+    image = ax.imshow(rate, vmin=0, vmax=1, cmap="viridis", aspect="auto")
+    ax.set_xticks(range(len(hypotheses)), hypotheses)
+    ax.set_yticks(range(len(variants)), variants)
+    for i in range(len(variants)):
+        for j in range(len(hypotheses)):
+            ax.text(j, i, f"{rate[i, j]:.1f}", ha="center", va="center", color="w" if rate[i, j] < 0.5 else "k",
+                    fontsize=8)
+    fig.colorbar(image, label="share supporting (composite, p < .05)")
+    ax.set_title("Virtual survey: support for H1-H16 with one mechanism off")
+    fig.tight_layout()
+    fig.savefig(folder / "support_rates.png", dpi=120)
+    plt.close(fig)
+
+    fig, ax = plt.subplots(figsize=(12, 5))
+    offsets = np.linspace(-0.35, 0.35, len(variants))
+    for offset, variant in zip(offsets, variants, strict=True):
+        part = summary.filter(pl.col("variant") == variant)
+        order = [part.filter(pl.col("hypothesis") == h) for h in hypotheses]
+        mean, low, high = (np.array([float(p[c][0]) for p in order]) for c in ("mean_std", "ci_low", "ci_high"))
+        x = np.arange(len(hypotheses)) + offset
+        ax.errorbar(x, mean, yerr=[mean - low, high - mean], fmt="o", ms=3, capsize=2, label=variant)
+    ax.axhline(0, color="grey", lw=0.8)
+    ax.set_xticks(range(len(hypotheses)), hypotheses)
+    ax.set_ylabel("standardised composite-score estimate (mean, 95% CI)")
+    ax.set_title("Virtual survey: standardised paths by knock-out")
+    ax.legend(fontsize=7, ncol=4)
+    fig.tight_layout()
+    fig.savefig(folder / "estimates.png", dpi=120)
+    plt.close(fig)
+
+
+def main() -> None:
+    """Run the sweep and write the results, the summary and the figures."""
+    from joblib import Parallel, delayed
+    from omegaconf import OmegaConf
+
+    from ccframe.runner import compose
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--replicates", type=int, default=10)
+    parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--sem", action="store_true", help="also fit the SEM in every survey (slow)")
+    parser.add_argument("--out", default="results", help="folder (beside this file) for results and figures")
+    parser.add_argument("overrides", nargs="*", help="Hydra overrides for every survey, e.g. task.clusters=30")
+    args = parser.parse_args()
+
+    variants_config = yaml.safe_load((HERE / "knockouts.yaml").read_text())
+    variants = list(variants_config)
+    config: Any = OmegaConf.to_container(compose(["task=virtual_survey", "tracking.enabled=false", *args.overrides]),
+                                         resolve=True)
+    jobs = [(v, r) for v in variants for r in range(args.replicates)]
+    print(f"{len(jobs)} virtual surveys: {len(variants)} variants x {args.replicates} replicates", file=sys.stderr)
+    start = time.perf_counter()
+    frames = Parallel(n_jobs=args.jobs, verbose=10)(
+        delayed(one_survey)(config, v, variants_config[v] or {}, r, args.sem) for v, r in jobs)
+    estimates = pl.concat(frames)
+    results = HERE / args.out
+    results.mkdir(exist_ok=True)
+    estimates.write_parquet(results / "estimates.parquet")
+    summary = summarise(estimates)
+    summary.write_parquet(results / "summary.parquet")
+    deps = dependencies(summary, variants)
+    with pl.Config(tbl_rows=-1, tbl_cols=-1, float_precision=2, tbl_formatting="MARKDOWN", fmt_str_lengths=200,
+                   tbl_hide_column_data_types=True, tbl_hide_dataframe_shape=True, tbl_width_chars=250):
+        text = [f"{len(jobs)} surveys in {time.perf_counter() - start:.0f} s (--jobs {args.jobs}, "
+                f"{args.replicates} replicates, SEM fitted: {args.sem})", "", "## Dependencies (composite scores)",
+                "", str(deps), "", "## Per variant", "", str(summary.drop("sd_std"))]
+    (results / "summary.md").write_text("\n".join(text) + "\n")
+    figures(summary, variants, HERE / "figures" if args.out == "results" else results / "figures")
+    print("\n".join(text[:8]))
+
+
+if __name__ == "__main__":
+    main()
