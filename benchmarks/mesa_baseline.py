@@ -191,8 +191,10 @@ class BaselineModel(mesa.Model):
             if self.rng.random() < s.alpha:
                 sv.escape = False
                 sv.funds -= p.penalty * sv.revenue
-        for sv in self.servers():
-            sv.vision *= 1.0 + (p.growth_es if sv.kind == ES else p.growth_ts)
+        servers, sd = list(self.servers()), p.growth_dispersion
+        luck = self.rng.lognormal(-0.5 * sd**2, sd, len(servers)) if sd > 0 else np.ones(len(servers))
+        for sv, draw in zip(servers, luck, strict=True):
+            sv.vision *= 1.0 + (p.growth_es if sv.kind == ES else p.growth_ts) * draw
         es_visions = [sv.vision for sv in self.servers() if sv.kind == ES]
         es_mean = sum(es_visions) / len(es_visions) if es_visions else None
         cap = min(p.vision_max, self.demand.size**2)
@@ -322,6 +324,17 @@ class BaselineModel(mesa.Model):
         for sp in suppliers:
             sv = sp.partner
             sp.sold = sp.output * (sv.sold / sv.supply if sv.supply > 0 else 0.0) if sv else 0.0
+        self._saturate()
+
+    def _saturate(self) -> None:
+        """Each server removes the share saturation * sold / visible of the customers in its window."""
+        saturation = self.p["commodity"].saturation
+        size = self.demand.size
+        coverage, served = np.zeros((size, size)), np.zeros((size, size))
+        for sv in self.servers():
+            coverage[sv.window()] += 1.0
+            served[sv.window()] += min(saturation * sv.sold / sv.visible, 1.0) if sv.visible > 0 else 0.0
+        self.demand.grid *= np.clip(1.0 - served / np.maximum(coverage, 1.0), 0.0, 1.0)
 
     def _allocate(self, choosers: list[Supplier], servers: list[Server]) -> None:
         """Systematic allocation: suppliers laid end to end by output onto servers' sellable volume."""

@@ -24,6 +24,7 @@ import time
 
 DEFAULT_SUPPLIERS = 70  # 5 + 15 + 50 in conf/suppliers/default.yaml
 DEFAULT_B = 10.0        # market.b in conf/market/default.yaml
+DEFAULT_FIXED_COST = 13010.4  # suppliers.fixed_cost in conf/suppliers/default.yaml (calibrated)
 
 
 def scaled_overrides(suppliers: int, years: int = 10, grid_side: int | None = None) -> list[str]:
@@ -34,7 +35,9 @@ def scaled_overrides(suppliers: int, years: int = 10, grid_side: int | None = No
     inverse demand's slope b is scaled by 70/``suppliers`` so that each supplier's Cournot
     output (eq. 2) stays near the default's. Without that, output per supplier falls like
     1/N while demand and server capacity grow like N, profits soar and free entry runs away
-    (tens of millions of suppliers by year 10). ``grid_side`` replaces the scaled grid.
+    (tens of millions of suppliers by year 10). The yearly fixed cost is scaled the same way,
+    since a supplier's Cournot margin falls like 1/N: unscaled, every supplier of a large
+    cluster makes a loss and the cluster dies out. ``grid_side`` replaces the scaled grid.
     """
     s1, s2 = suppliers * 5 // 70, suppliers * 15 // 70
     servers = max(suppliers // 10, 2)
@@ -45,6 +48,7 @@ def scaled_overrides(suppliers: int, years: int = 10, grid_side: int | None = No
             f"servers.ts.count={servers - es}", f"servers.es.count={es}",
             f"market.grid_size={side}", f"market.hotspot_radius={6.0 * side / 100:g}",
             f"market.b={DEFAULT_B * DEFAULT_SUPPLIERS / suppliers:.10g}",
+            f"suppliers.fixed_cost={DEFAULT_FIXED_COST * DEFAULT_SUPPLIERS / suppliers:.10g}",
             f"years={years}", "replicates=1", "tracking.enabled=false"]
 
 

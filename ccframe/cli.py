@@ -15,9 +15,9 @@ from pathlib import Path
 import hydra
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
-from ccframe import runner, tasks
+from ccframe import preflight, runner, tasks
 from ccframe.model import MechanismError, ModelError
 from ccframe.params import ConfigError
 from ccframe.plugins import PluginError, config_searchpath, get_plugin_manager
@@ -39,7 +39,7 @@ def app(config: DictConfig) -> None:
     """Run one job of a (multi)run: the task that ``task=`` names (default: simulate)."""
     logging.getLogger("MESA").setLevel(logging.WARNING)  # Mesa logs every step at INFO
     hydra_config = HydraConfig.get()
-    job = runner.Job(overrides=list(hydra_config.overrides.task),
+    job = runner.Job(overrides=list(OmegaConf.to_container(hydra_config.overrides.task)),  # as typed
                      folder=Path(hydra_config.runtime.output_dir),
                      sweep_dir=hydra_config.sweep.dir if hydra_config.mode == RunMode.MULTIRUN else None)
     try:
@@ -120,6 +120,11 @@ def _option_file_exists(group: str, option: str) -> bool:
     return group.startswith("hydra/")  # Hydra's own groups (launchers, sweepers) live elsewhere
 
 
+#: Flags after which Hydra only prints (help, config) or loads configs ccframe cannot see in advance.
+NO_PREFLIGHT = {"--help", "-h", "--hydra-help", "--cfg", "-c", "--info", "-i", "--shell-completion", "-sc",
+                "--config-path", "-cp", "--config-name", "-cn", "--config-dir", "-cd", "--experimental-rerun"}
+
+
 def main() -> None:
     """Entry point of ``python -m ccframe`` and the ``ccframe`` script."""
     args = sys.argv[1:]
@@ -127,10 +132,58 @@ def main() -> None:
         from ccframe.plugin_listing import print_plugins
 
         sys.exit(print_plugins(args[1:]))
+    if args[:1] == ["sync"]:
+        from ccframe.outbox import sync_command
+
+        sys.exit(sync_command(args[1:]))
+    if args[:1] == ["check"]:
+        sys.exit(check_command(args[1:]))
     try:
         get_plugin_manager()  # a broken installed plugin is one line here, not a Hydra traceback
-        check_config_groups(overrides_in(args))
+        overrides = overrides_in(args)
+        preflight.parse(overrides)
+        check_config_groups(overrides)
         register_with_hydra()
-    except PluginError as exc:
+        if multirun(args) and not NO_PREFLIGHT.intersection(args):
+            preflight.check(overrides, multirun=True)  # every job, before the sweep starts
+    except (ConfigError, PluginError) as exc:
         fail(str(exc), EXIT_CONFIG)
-    app()
+    run_hydra()
+
+
+def multirun(args: list[str]) -> bool:
+    """Whether the command line asks for a multirun (a sweep)."""
+    return "-m" in args or "--multirun" in args
+
+
+def check_command(args: list[str]) -> int:
+    """``python -m ccframe check [-m] OVERRIDES``: validate every job without running any."""
+    try:
+        jobs = preflight.check(overrides_in(args), multirun=multirun(args))
+    except (ConfigError, PluginError) as exc:
+        print(f"ccframe: error: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    print(f"ccframe: ok: {len(jobs)} job{'s' if len(jobs) != 1 else ''} valid")
+    return 0
+
+
+def run_hydra() -> None:
+    """Run the Hydra app; an error Hydra raises about the config becomes one line (exit 2).
+
+    Hydra prints its own errors over several lines unless ``HYDRA_FULL_ERROR`` is set, in
+    which case it raises them; ccframe sets it and words them. A user who set it gets the traceback.
+    """
+    import os
+
+    wants_traceback = os.environ.get("HYDRA_FULL_ERROR") == "1"
+    os.environ["HYDRA_FULL_ERROR"] = "1"
+    try:
+        app()
+    except Exception as exc:
+        message = preflight.describe(exc)
+        if wants_traceback or message is None:
+            raise
+        fail(message, EXIT_CONFIG)
+    finally:
+        if not wants_traceback:
+            os.environ.pop("HYDRA_FULL_ERROR", None)

@@ -69,18 +69,33 @@ class DemandSpace:
         return (np.clip(x - half, 0, last), np.clip(x + half, 0, last),
                 np.clip(y - half, 0, last), np.clip(y + half, 0, last))
 
+    def deplete(self, x: np.ndarray, y: np.ndarray, vision: np.ndarray, served: np.ndarray) -> None:
+        """Remove from each server's share of every cell it sees the fraction ``served`` of it.
+
+        A cell seen by k servers is split k ways (as in :meth:`visible`), so it loses
+        the mean of its observers' ``served`` fractions: customers who have bought leave.
+        """
+        if len(x) == 0:
+            return
+        x0, x1, y0, y1 = self._windows(x, y, vision)
+        coverage = _window_counts(self.size, x0, x1, y0, y1)
+        served_sum = _window_counts(self.size, x0, x1, y0, y1, weights=np.asarray(served, dtype=float))
+        self.grid *= np.clip(1.0 - served_sum / np.maximum(coverage, 1), 0.0, 1.0)
+
     def scale(self, factor: np.ndarray | float) -> None:
         """Multiply demand, cell by cell or as a whole (growth and shocks)."""
         self.grid *= factor
 
 
-def _window_counts(size: int, x0, x1, y0, y1) -> np.ndarray:
-    """How many windows cover each cell (2-D difference array, then prefix sums)."""
+def _window_counts(size: int, x0, x1, y0, y1, weights: np.ndarray | None = None) -> np.ndarray:
+    """How many windows cover each cell, or the sum of their ``weights`` (2-D difference array, prefix sums)."""
     side = size + 1
     rows_in, rows_out, cols_in, cols_out = x0 * side, (x1 + 1) * side, y0, y1 + 1
-    opened = np.bincount(np.concatenate([rows_in + cols_in, rows_out + cols_out]), minlength=side * side)
-    closed = np.bincount(np.concatenate([rows_out + cols_in, rows_in + cols_out]), minlength=side * side)
-    diff = (opened - closed).astype(np.int32).reshape(side, side)
+    both = None if weights is None else np.concatenate([weights, weights])
+    opened = np.bincount(np.concatenate([rows_in + cols_in, rows_out + cols_out]), both, minlength=side * side)
+    closed = np.bincount(np.concatenate([rows_out + cols_in, rows_in + cols_out]), both, minlength=side * side)
+    diff = opened - closed
+    diff = (diff.astype(np.int32) if weights is None else diff).reshape(side, side)
     return _summed_area(diff)[1:side, 1:side]
 
 

@@ -226,6 +226,7 @@ class CoevolutionModel(mesa.Model):
                 self._call(phase, model=self, year=self.year)
         for phase in OPERATING_PHASES:
             self._call(phase, model=self, year=self.year)
+        self._check_state()
         self.records.append(self._collect())
         self.year += 1
 
@@ -249,6 +250,33 @@ class CoevolutionModel(mesa.Model):
         for _ in range((self.settings.years if years is None else years) + 1):
             self.step()
         return self.records
+
+    def _check_state(self) -> None:
+        """Stop at the first undefined quantity rather than carry NaN into the results.
+
+        Checks the market price (eq. 3), each server kind's CIF price (eq. 4; a non-positive
+        denominator makes it negative or infinite) and every agent column for NaN or inf.
+        """
+        self.require(math.isfinite(self.market.price) and self.market.price > 0,
+                     f"supplier: market price P = {self.market.price:g} is not positive (eq. 3)")
+        sv = self.servers
+        rows = sv.active_rows()
+        for kind, label in ((TS, "TS server"), (ES, "ES server")):
+            cif = sv["cif"][rows[sv["kind"][rows] == kind]]
+            bad = ~np.isfinite(cif) | (cif <= 0)
+            self.require(not bad.any(), f"{label}: CIF price {cif[bad][0] if bad.any() else 0:g} is not "
+                         f"positive in {int(bad.sum())} agents (eq. 4: is 1 - R_fixed - R_insu - I_exp <= 0?)")
+        for table, label in ((self.suppliers, "supplier"), (sv, "server")):
+            active = table.active_rows()
+            for column in table.columns:
+                values = table[column][active]
+                if values.dtype.kind == "f" and not np.isfinite(values).all():
+                    who = label
+                    if table is sv:
+                        kinds = {("TS", "ES")[k] for k in sv["kind"][active][~np.isfinite(values)]}
+                        who = "/".join(sorted(kinds)) + " server"
+                    self.require(False, f"{who}: {column} is NaN or infinite in "
+                                 f"{int((~np.isfinite(values)).sum())} agents")
 
     def require(self, ok: bool, what: str) -> None:
         """Raise :class:`ModelError` naming the year when a model quantity leaves its domain."""

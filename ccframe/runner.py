@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import sys
 import tempfile
 import time
@@ -40,8 +41,20 @@ def compose(overrides: Sequence[str] = ()) -> DictConfig:
 
 
 def settings_from(config: DictConfig) -> Settings:
-    """Validate a composed config (raises :class:`ccframe.params.ConfigError`)."""
-    resolved: Any = OmegaConf.to_container(config, resolve=True)
+    """Validate a composed config (raises :class:`ccframe.params.ConfigError`).
+
+    An interpolation that cannot be resolved (``${oc.env:UNSET}``, an unknown resolver)
+    is a ConfigError naming its key: OmegaConf's built-in resolvers are the only ones.
+    """
+    from omegaconf.errors import OmegaConfBaseException
+
+    from ccframe.params import ConfigError
+    from ccframe.preflight import describe
+
+    try:
+        resolved: Any = OmegaConf.to_container(config, resolve=True)
+    except OmegaConfBaseException as exc:
+        raise ConfigError(describe(exc)) from None
     return validate(resolved, mechanism_registry())
 
 
@@ -78,10 +91,20 @@ class Job:
 def run_job(settings: Settings, config: Any, job: Job, progress: Progress | None = None) -> RunResult:
     """Run, keep the results in ``job.folder``, then log them to MLflow if tracking is on.
 
-    A worker process imports MLflow and opens the store while the model runs. A simulation that
-    fails is logged as a FAILED run before the error propagates; a tracking store that
-    cannot be reached costs a warning, never the results.
+    A worker process imports MLflow and opens the store while the model runs. A simulation
+    that fails is logged as a FAILED run with its error before the error propagates. A
+    tracking store that cannot be reached costs a warning, never the results: the run waits
+    in the outbox for ``python -m ccframe sync`` (see :mod:`ccframe.outbox`). A sweep job
+    that already finished (same resolved config and version) is skipped (:mod:`ccframe.resume`).
     """
+    from ccframe import resume
+
+    digest = resume.job_hash(config) if config is not None and job.sweep_dir else None  # sweeps resume
+    earlier = resume.finished_folder(digest) if digest and settings.resume else None
+    if earlier is not None:
+        print(f"ccframe: job already finished in {earlier} (config hash {digest[:12]}, ccframe "
+              f"{ccframe_version()}); skipped, its results copied (resume=false runs it again)", file=sys.stderr)
+        return resume.restore(earlier, job.folder, config, settings)
     uploader = None
     if settings.tracking.enabled:
         from ccframe import tracking
@@ -92,26 +115,40 @@ def run_job(settings: Settings, config: Any, job: Job, progress: Progress | None
         result = run(settings, config, progress)
     except (MechanismError, ModelError) as exc:
         if uploader:
-            error = str(exc)
-            uploader.cancel()
-            _guarded(lambda: tracking.log_failure(settings, config, job.overrides, error, parent), job)
+            tracking.write_manifest(settings, config, job.overrides, job.folder, parent, error=str(exc))
+            _upload(uploader, job)
         raise
     save_outputs(result, job.folder)
     if settings.tracking.figures:
         draw_figure(result.summary, job.folder, **figure_spec(settings))
+    if digest:
+        resume.mark_finished(digest, job.folder)
     if uploader:
-        tracking.write_manifest(result, job.overrides, job.folder, parent)
-        _guarded(lambda: uploader.upload(job.folder), job)
+        tracking.write_manifest(settings, config, job.overrides, job.folder, parent)
+        _upload(uploader, job)
     return result
 
 
-def _guarded(log: Callable[[], object], job: Job) -> None:
+def ccframe_version() -> str:
+    """The installed ccframe version (part of a job's identity for resuming)."""
+    from ccframe import __version__
+
+    return __version__
+
+
+def _upload(uploader: BackgroundUploader, job: Job) -> None:
+    """Upload the job's folder through the outbox: listed first, taken out once the store has it."""
+    from ccframe import outbox
     from ccframe.tracking import warn
 
+    outbox.enqueue(job.folder)
     try:
-        log()
+        uploader.upload(job.folder)
     except Exception as exc:
-        warn(f"tracking failed ({type(exc).__name__}: {exc}); results kept in {job.folder}")
+        warn(f"tracking store unreachable ({type(exc).__name__}: {' '.join(str(exc).split())[:300]}); "
+             f"results kept in {job.folder} and in the outbox; upload later with: python -m ccframe sync")
+        return
+    outbox.dequeue(job.folder)
 
 
 def simulate(overrides: Sequence[str] = (), progress: Progress | None = None) -> RunResult:
@@ -119,14 +156,23 @@ def simulate(overrides: Sequence[str] = (), progress: Progress | None = None) ->
 
     Returns a :class:`~ccframe.results.RunResult` whose ``summary`` has the columns
     year, metric, mean, sd, ci_low, ci_high, n and whose ``config`` is the resolved config.
-    Unless ``tracking.enabled=false``, the run is logged to MLflow like a CLI run.
+    Unless ``tracking.enabled=false``, the run is logged to MLflow like a CLI run; its
+    folder is kept under ``.ccframe/`` only while it waits in the outbox.
     """
+    from ccframe import outbox
+
     config = compose(overrides)
     settings = settings_from(config)
     if not settings.tracking.enabled:
         return run(settings, config, progress)
-    with tempfile.TemporaryDirectory(prefix="ccframe-") as folder:
-        return run_job(settings, config, Job(list(overrides), Path(folder)), progress)
+    state = outbox.outbox_dir().parent
+    state.mkdir(parents=True, exist_ok=True)
+    folder = Path(tempfile.mkdtemp(prefix="api-run-", dir=state))
+    try:
+        return run_job(settings, config, Job(list(overrides), folder), progress)
+    finally:
+        if folder.resolve() not in outbox.pending():
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 def print_progress(done: int, total: int, elapsed: float, unit: str = "replicate", verb: str = "done",

@@ -16,13 +16,16 @@ from ccframe import equations
 from ccframe.params import ConfigError, bounded, build, described, fraction, nonnegative, positive
 from ccframe.plugins import CORE_SLOTS, MechanismInfo, PluginError, check_hooks, plugin_config_options
 
+#: Most agents of one class: 100x the scale target (10^5 suppliers), far below what memory holds.
+MAX_AGENTS = 10**7
+
 
 @dataclass(frozen=True)
 class SupplierClass:
     """One of the seed's three supplier scales: its size S_i and initial count n_i."""
 
     scale: float = positive("S_i, production scale (S1 > S2 > S3)")
-    count: int = nonnegative("n_i, initial number of suppliers of this scale")
+    count: int = bounded(0, MAX_AGENTS, doc="n_i, initial number of suppliers of this scale")
 
 
 @dataclass(frozen=True)
@@ -42,7 +45,7 @@ class SupplierSettings:
 class ServerKind:
     """One kind of server agent (seed Table II): TS or ES."""
 
-    count: int = nonnegative("initial number of servers")
+    count: int = bounded(0, MAX_AGENTS, doc="initial number of servers")
     vision0: float = positive("vision at year 0: cells of the demand space observed")
     transport_time0: float = positive("transport time at year 0 (days)")
     capacity: float = positive("units handled per year at the year-0 transaction time")
@@ -149,6 +152,7 @@ class Settings(Knobs):
     scenario: ScenarioSettings
     tracking: TrackingSettings
     mechanisms: dict[str, ActiveMechanism]
+    resume: bool = True  # a multirun job that already finished is skipped (ccframe/resume.py)
 
 
 def validate(config: dict[str, Any], registry: dict[str, dict[str, MechanismInfo]]) -> Settings:
@@ -156,8 +160,11 @@ def validate(config: dict[str, Any], registry: dict[str, dict[str, MechanismInfo
     knob_names = [f for f in Knobs.__dataclass_fields__]
     knobs = build(Knobs, {k: config[k] for k in knob_names if k in config}, "")
     sections = {name: build(schema, config.get(name, {}), name) for name, schema in SECTIONS.items()}
-    mechanisms = _mechanisms(config, registry, known=set(knob_names) | set(SECTIONS) | {"task"})
-    settings = Settings(**vars(knobs), **sections, mechanisms=mechanisms)
+    mechanisms = _mechanisms(config, registry, known=set(knob_names) | set(SECTIONS) | {"task", "resume"})
+    resume = config.get("resume", True)
+    if not isinstance(resume, bool):
+        raise ConfigError(f"resume: expected true or false, got {resume!r}")
+    settings = Settings(**vars(knobs), **sections, mechanisms=mechanisms, resume=resume)
     _check_relations(settings)
     return settings
 
@@ -185,7 +192,7 @@ def _mechanisms(config: dict[str, Any], registry: dict[str, dict[str, MechanismI
                               f"{', '.join(sorted(registry))}")
         impls = registry[key]
         name = node["impl"]
-        if name not in impls:
+        if not isinstance(name, str) or name not in impls:
             raise ConfigError(f"{key}.impl: no such mechanism {name!r}; available: "
                               f"{', '.join(sorted(impls))}")
         info = impls[name]

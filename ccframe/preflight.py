@@ -1,0 +1,210 @@
+"""Check a command line before anything runs: its overrides, and every job of a sweep.
+
+Hydra reports a malformed override or a misspelt key over several lines; here every such
+error becomes one :class:`~ccframe.params.ConfigError` line naming the key, what is
+allowed and what was given. :func:`check` validates every job of a multirun before the
+first one starts, so a bad value in the fifth job does not leave four runs and a parent
+run behind. Overrides that would make Hydra import and call code (``_target_``) are refused.
+"""
+
+from __future__ import annotations
+
+import copy
+from functools import cache
+from importlib.resources import files
+from typing import Any
+
+from omegaconf import DictConfig
+
+from ccframe.params import ConfigError
+
+#: Keys through which Hydra imports and calls code; never accepted from the command line.
+CODE_KEYS = ("_target_", "_partial_", "_args_", "_call_")
+
+
+def describe(exc: BaseException) -> str | None:
+    """One line for an error Hydra or OmegaConf raised about the config; None if it is not one."""
+    from hydra.errors import HydraException, MissingConfigException, OverrideParseException
+    from omegaconf.errors import ConfigAttributeError, ConfigKeyError, OmegaConfBaseException
+
+    cause = exc.__cause__
+    if isinstance(cause, ConfigAttributeError | ConfigKeyError) and cause.parent_node is not None:
+        key = str(exc).split("'")[1] if "'" in str(exc) else cause.full_key
+        keys = ", ".join(map(str, cause.parent_node.keys()))
+        parent = cause.parent_node
+        inactive = _inactive_slot(key) if parent._get_parent() is None else None
+        if inactive:
+            return inactive
+        where = f"under {parent._get_full_key(None)}" if parent._get_parent() is not None else "at the top level"
+        return (f"{key}: unknown key ({cause.full_key!r} is not in the config; a parameter of a mechanism "
+                f"that is not selected?); keys {where}: {keys}; to add a new key use +{key}=...")
+    if isinstance(exc, OverrideParseException):
+        return f"malformed override: {_one_line(exc)}"
+    if isinstance(exc, MissingConfigException):
+        return _one_line(exc)
+    if isinstance(exc, OmegaConfBaseException):
+        key = getattr(exc, "full_key", None)
+        detail = _one_line(exc).split(" full_key:")[0]
+        return f"{key}: {detail}" if key else detail
+    if isinstance(exc, HydraException):
+        detail = _one_line(exc)
+        if isinstance(cause, OmegaConfBaseException):
+            detail = f"{detail}: {_one_line(cause).split(' full_key:')[0]}"
+        return detail
+    return None
+
+
+def _inactive_slot(key: str) -> str | None:
+    """The message for a parameter of a mechanism slot that no selected option fills, if ``key`` is one."""
+    from ccframe.plugins import mechanism_registry, plugin_config_options
+
+    slot = key.split(".")[0]
+    registry = mechanism_registry()
+    if slot not in registry:
+        return None
+    how = " or ".join(plugin_config_options(slot=slot)) or f"+{slot}.impl=<{'|'.join(sorted(registry[slot]))}>"
+    return f"{key}: mechanism slot {slot!r} is not active, so its parameters cannot be set; activate it with {how}"
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split())
+
+
+def parse(overrides: list[str]) -> list[Any]:
+    """Parse Hydra overrides, refusing malformed ones and those that would run code."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+    from hydra.errors import HydraException
+
+    for line in overrides:
+        if any(word in line for word in CODE_KEYS):
+            key = line.split("=", 1)[0]
+            raise ConfigError(f"{key}: refused; an override may not set {'/'.join(CODE_KEYS)} (it would "
+                              f"make Hydra import and call code), got {line!r}")
+    try:
+        parsed = OverridesParser.create().parse_overrides(overrides)
+    except HydraException as exc:
+        raise ConfigError(describe(exc) or _one_line(exc)) from None
+    for override in parsed:
+        _check_group_choice(override)
+    return parsed
+
+
+def _check_group_choice(override: Any) -> None:
+    """A config group takes option names; Hydra fails with a traceback on anything else."""
+    name = override.key_or_group
+    if not name:
+        raise ConfigError(f"override {override.input_line!r}: no key before '='")
+    if not _is_group(name):
+        return
+    values = list(override.sweep_iterator()) if override.is_sweep_override() else [override.value()]
+    if override.is_delete():
+        values = [v for v in values if v is not None]
+    flat = [v for value in values for v in (value if isinstance(value, list) else [value])]
+    if not all(isinstance(v, str) for v in flat):
+        raise ConfigError(f"{name}: a config group, choose an option by name (available: "
+                          f"{', '.join(_group_options(name)) or 'none'}), got {override.input_line.split('=', 1)[-1]}")
+
+
+def jobs(overrides: list[str], multirun: bool) -> list[list[str]]:
+    """The override list of every job the command line runs (one unless ``multirun``)."""
+    from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
+    from hydra.errors import HydraException
+
+    parsed = parse(overrides)
+    sweeps = [o for o in parsed if o.is_sweep_override()]
+    if not multirun:
+        if sweeps:
+            raise ConfigError(f"{sweeps[0].get_key_element()}: a sweep ({sweeps[0].input_line.split('=', 1)[-1]}) "
+                              "needs -m (multirun); for a list write key=[a,b], for a string quote it")
+        return [overrides]
+    try:
+        return BasicSweeper.split_arguments(parsed, None)[0]
+    except HydraException as exc:
+        raise ConfigError(_one_line(exc)) from None
+
+
+def job_config(overrides: list[str]) -> DictConfig:
+    """The composed config of one job, as Hydra would compose it (without its ``hydra`` node).
+
+    Config-group overrides (``+scenario=fund``, ``fund=escrow``) are composed (cached: a
+    sweep over values composes once); value overrides, ``hydra.*`` ones included, are
+    applied by Hydra's own rule.
+    """
+    from hydra._internal.config_loader_impl import ConfigLoaderImpl
+    from hydra.errors import HydraException
+    from omegaconf import open_dict
+
+    parsed = parse(overrides)
+    groups = tuple(o.input_line for o in parsed if _is_group(o.key_or_group))
+    values = [o for o in parsed if not _is_group(o.key_or_group)]
+    config = copy.deepcopy(_composed(groups))
+    try:
+        ConfigLoaderImpl._apply_overrides_to_config(values, config)
+    except HydraException as exc:
+        raise ConfigError(describe(exc) or _one_line(exc)) from None
+    with open_dict(config):
+        del config["hydra"]  # Hydra's own settings: not part of the job's config
+    return config
+
+
+@cache
+def _composed(groups: tuple[str, ...]) -> DictConfig:
+    from hydra import compose, initialize_config_module
+
+    from ccframe.runner import CONFIG_MODULE, CONFIG_NAME
+    from ccframe.searchpath import register_with_hydra
+
+    register_with_hydra()
+    try:
+        with initialize_config_module(config_module=CONFIG_MODULE, version_base=None):
+            return compose(config_name=CONFIG_NAME, overrides=list(groups), return_hydra_config=True)
+    except Exception as exc:  # noqa: BLE001 - Hydra's errors, turned into one line
+        message = describe(exc)
+        if message is None:
+            raise
+        raise ConfigError(message) from None
+
+
+def _is_group(name: str) -> bool:
+    """Whether ``name`` is a config group (a folder of options) of ccframe or an installed plugin."""
+    if "." in name:
+        return False
+    if name.startswith("hydra/"):
+        return True
+    return any(_has_folder(package, name) for package in _config_packages())
+
+
+def _config_packages() -> list[str]:
+    """The config package of ccframe and those installed plugins add to Hydra's search path."""
+    from ccframe.plugins import config_searchpath
+    from ccframe.runner import CONFIG_MODULE
+
+    return [CONFIG_MODULE] + [p.removeprefix("pkg://") for p in config_searchpath() if p.startswith("pkg://")]
+
+
+def _group_options(name: str) -> list[str]:
+    return sorted({item.name.removesuffix(".yaml") for package in _config_packages() if _has_folder(package, name)
+                   for item in files(package).joinpath(name).iterdir() if item.name.endswith(".yaml")})
+
+
+def _has_folder(package: str, name: str) -> bool:
+    try:
+        return files(package).joinpath(name).is_dir()
+    except ModuleNotFoundError:
+        return False
+
+
+def check(overrides: list[str], multirun: bool = False) -> list[Any]:
+    """Validate every job of a command line; return their settings or raise one ConfigError."""
+    from ccframe.runner import settings_from
+
+    swept = {o.get_key_element() for o in parse(overrides) if o.is_sweep_override()}
+    checked = []
+    for index, job in enumerate(jobs(overrides, multirun)):
+        try:
+            checked.append(settings_from(job_config(job)))
+        except ConfigError as exc:
+            label = " ".join(o for o in job if o.split("=", 1)[0] in swept)
+            prefix = f"job {index} ({label}): " if multirun else ""
+            raise ConfigError(f"{prefix}{exc}") from None
+    return checked

@@ -1,0 +1,178 @@
+"""Calibrate the model's free parameters to the seed's facts F1-F8 with Optuna, logged to MLflow.
+
+One command (from the repository root)::
+
+    .venv/bin/python experiments/calibrate/calibrate.py --trials 150
+
+Each trial samples the parameters of ``space.yaml`` (TPE), runs the standard model
+and the cheap part of the Fig. 5 sweeps (ctrans 3000 and 4000; iexp 0.1, 0.2, 0.3)
+with few replicates and common seeds, and scores the sum of the facts' losses
+(:mod:`ccframe.facts`). Every trial is a child run of the study's run in the MLflow
+experiment ``calibration``. The best trial is then checked at full replicates on the
+whole design; with ``--write`` its values go into conf/ with their provenance and the
+table of values into docs/ODD.md. The study is kept in an Optuna SQLite file, so an
+interrupted study resumes where it stopped (same ``--study``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import shlex
+import sys
+from pathlib import Path
+
+import optuna
+from omegaconf import OmegaConf
+
+from ccframe import facts
+from ccframe.model import ModelError
+from ccframe.reproduction import run_design
+from ccframe.runner import compose
+from ccframe.tracking import Tracker
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parents[1]
+sys.path.insert(0, str(HERE))
+import conf_writer  # noqa: E402
+
+TRIAL_CTRANS = (3000.0, 4000.0)
+TRIAL_IEXP = (0.1, 0.2, 0.3)
+COLLAPSE_LOSS = 1e5  # a trial whose cluster died out scores worse than any that ran
+
+
+def load_space(path: Path) -> dict[str, dict]:
+    """The searched parameters: key -> {low, high, log}."""
+    space = OmegaConf.to_container(OmegaConf.load(path))["parameters"]
+    for key, bounds in space.items():
+        if not bounds["low"] < bounds["high"]:
+            raise SystemExit(f"{path.name}: {key}: low must be < high, got {bounds}")
+    return space
+
+
+def overrides(values: dict[str, float]) -> list[str]:
+    """Hydra overrides for sampled values."""
+    return [f"{key}={value!r}" for key, value in values.items()]
+
+
+def fact_metrics(results: list[facts.FactResult]) -> list[tuple[str, float, int]]:
+    """Per-fact loss and pass flag as MLflow metrics."""
+    rows = []
+    for r in results:
+        rows += [(f"loss_{r.fact}", r.loss, 0), (f"pass_{r.fact}", float(r.passed), 0)]
+    return rows + [("loss", facts.total_loss(results), 0), ("passed", float(sum(r.passed for r in results)), 0)]
+
+
+class Objective:
+    """Runs one trial's design and logs it as a child MLflow run."""
+
+    def __init__(self, space: dict[str, dict], replicates: int, seed: int, tracker: Tracker, parent: str,
+                 experiment: str) -> None:
+        self.space, self.replicates, self.seed = space, replicates, seed
+        self.tracker, self.parent, self.experiment = tracker, parent, experiment
+
+    def __call__(self, trial: optuna.Trial) -> float:
+        values = {key: trial.suggest_float(key, b["low"], b["high"], log=bool(b.get("log", False)))
+                  for key, b in self.space.items()}
+        run_id = self.tracker.start(self.experiment, f"trial {trial.number}", {"optuna.trial": str(trial.number)},
+                                    parent_run_id=self.parent)
+        try:
+            design = run_design(overrides(values), replicates=self.replicates, seed=self.seed,
+                                ctrans=TRIAL_CTRANS, iexp=TRIAL_IEXP)
+        except ModelError as exc:  # the cluster died out (no supplier left): the worst outcome, not a gap
+            self.tracker.log_result(run_id, {k: f"{v:.6g}" for k, v in values.items()},
+                                    [("loss", COLLAPSE_LOSS, 0)], None)
+            self.tracker.finish(run_id, ok=False, error=f"{type(exc).__name__}: {exc}")
+            trial.set_user_attr("collapsed", str(exc))
+            return COLLAPSE_LOSS
+        for r in design.facts:
+            trial.set_user_attr(r.fact, bool(r.passed))
+        self.tracker.log_result(run_id, {k: f"{v:.6g}" for k, v in values.items()}, fact_metrics(design.facts), None)
+        self.tracker.finish(run_id)
+        return design.loss
+
+
+def warm_start(study: optuna.Study, earlier: optuna.Study, space: dict[str, dict], best: int = 5) -> None:
+    """Enqueue the ``best`` trials of an earlier study; keys it lacked are left to the sampler."""
+    done = sorted((t for t in earlier.trials if t.value is not None), key=lambda t: t.value)[:best]
+    for trial in done:
+        study.enqueue_trial({k: v for k, v in trial.params.items() if k in space}, skip_if_exists=True)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run (or resume) the study, check its best trial at full replicates, optionally write conf/."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--trials", type=int, default=150, help="trials to add to the study")
+    parser.add_argument("--replicates", type=int, default=4, help="replicates per run in a trial")
+    parser.add_argument("--check-replicates", type=int, default=10, help="replicates for the best trial's check")
+    parser.add_argument("--seed", type=int, default=42, help="root seed of every run (common random numbers)")
+    parser.add_argument("--study", default="calibration", help="Optuna study name")
+    parser.add_argument("--storage", default=f"sqlite:///{HERE / 'optuna.db'}", help="Optuna storage URL")
+    parser.add_argument("--space", type=Path, default=HERE / "space.yaml")
+    parser.add_argument("--mlflow-uri", default="", help="MLflow tracking URI (default: ./mlflow.db)")
+    parser.add_argument("--warm-start", default="", metavar="STUDY",
+                        help="first try the best trials of this earlier study (same storage)")
+    parser.add_argument("--write", action="store_true", help="write the best values into conf/ and docs/ODD.md")
+    args = parser.parse_args(argv)
+
+    space = load_space(args.space)
+    command = "python experiments/calibrate/calibrate.py " + shlex.join(argv if argv is not None else sys.argv[1:])
+    tracker = Tracker(args.mlflow_uri)
+    experiment = "calibration"
+    parent = tracker.start(experiment, f"study {args.study}", {"optuna.study": args.study, "command": command})
+    study = optuna.create_study(study_name=args.study, storage=args.storage, direction="minimize",
+                                sampler=optuna.samplers.TPESampler(seed=args.seed, multivariate=True),
+                                load_if_exists=True)
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    if not study.trials:  # a new study starts from the current defaults
+        current = OmegaConf.to_container(compose([]), resolve=True)
+        study.enqueue_trial({key: float(OmegaConf.select(OmegaConf.create(current), key)) for key in space})
+    if args.warm_start:
+        warm_start(study, optuna.load_study(study_name=args.warm_start, storage=args.storage), space)
+    study.optimize(Objective(space, args.replicates, args.seed, tracker, parent, experiment),
+                   n_trials=args.trials, show_progress_bar=True)
+
+    best = study.best_trial
+    print(f"best trial {best.number}: loss {best.value:.4g} at {args.replicates} replicates", file=sys.stderr)
+    check = run_design(overrides(best.params), replicates=args.check_replicates, seed=args.seed,
+                       progress=lambda what: print(f"  checking best trial: {what}", file=sys.stderr))
+    for r in check.facts:
+        print(f"{r.fact} {'pass' if r.passed else 'FAIL'}  loss {r.loss:8.3f}  {r.ours[:150]}", file=sys.stderr)
+    print(f"full check ({args.check_replicates} replicates, full sweeps): loss {check.loss:.4g}, "
+          f"{sum(r.passed for r in check.facts)}/8 facts pass", file=sys.stderr)
+    tracker.log_result(parent, {k: f"{v:.6g}" for k, v in best.params.items()}
+                       | {"best_trial": str(best.number), "trials": str(len(study.trials))},
+                       fact_metrics(check.facts) + [("best_trial_loss", best.value, 0)], None)
+    tracker.finish(parent)
+
+    if args.write:
+        date = dt.date.today().isoformat()
+        provenance = (f"Optuna study '{args.study}' ({len(study.trials)} trials, best #{best.number}), {date}; "
+                      f"objective {best.value:.4g} at {args.replicates} replicates, {check.loss:.4g} at "
+                      f"{args.check_replicates}; command: {command}")
+        changed = conf_writer.write(ROOT / "conf", best.params, provenance, args.study)
+        rows = "\n".join(f"| `{k}` | {v:.6g} | {space[k]['low']:g} – {space[k]['high']:g} |"
+                         for k, v in best.params.items())
+        passed = ", ".join(f"{r.fact} {'pass' if r.passed else 'fail'}" for r in check.facts)
+        conf_writer.record_in_odd(ROOT / "docs" / "ODD.md", f"""
+### 3.7 Calibration `{args.study}` (provenance of the default values)
+
+The defaults of the parameters below were found by the calibration experiment
+(`experiments/calibrate/`, Optuna TPE over `experiments/calibrate/space.yaml`; objective:
+the sum of the F1–F8 losses of `ccframe/facts.py` on replicate means). They are marked
+`[calibrated: {args.study}]` in `conf/`.
+
+- study: `{args.study}`, {len(study.trials)} trials, best trial #{best.number}, {date}
+- objective: {best.value:.4g} at {args.replicates} replicates (trial design), {check.loss:.4g} at
+  {args.check_replicates} replicates on the full design; facts: {passed}
+- command: `{command}`
+
+| key | calibrated value | searched range |
+|---|---|---|
+{rows}
+""", args.study)
+        print("wrote " + ", ".join(str(p.relative_to(ROOT)) for p in changed) + " and docs/ODD.md", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# The whole calibration from scratch, one command (from the repository root):
+#   bash experiments/calibrate/run_all.sh [suffix]
+# Stage 1 searches all free parameters at 4 replicates; stages 2-4 refine subsets at more
+# replicates, each starting from the values the previous stage wrote into conf/.
+# A suffix (default: the date) names fresh studies, so nothing is reused from earlier runs.
+set -euo pipefail
+suffix="${1:-$(date +%Y%m%d%H%M)}"
+py=".venv/bin/python"
+calibrate="experiments/calibrate/calibrate.py"
+here="experiments/calibrate"
+"$py" "$calibrate" --study "all-$suffix" --trials 270 --replicates 4 --write
+"$py" "$calibrate" --study "refine-$suffix" --space "$here/space_refine.yaml" --trials 45 --replicates 6 --write
+"$py" "$calibrate" --study "vision-tech-$suffix" --space "$here/space_vision_tech.yaml" --trials 30 --replicates 10 --write
+"$py" "$calibrate" --study "reproduction-$suffix" --space "$here/space_reproduction.yaml" --trials 15 --replicates 10 --write

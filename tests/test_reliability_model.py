@@ -1,0 +1,125 @@
+"""Failure isolation: numerical trouble is a clear model error, and one failing job does not stop a sweep."""
+
+import os
+import subprocess
+import sys
+import textwrap
+import types
+from dataclasses import dataclass
+
+import numpy as np
+import pytest
+
+from ccframe import hookimpl
+from ccframe.agents import ES
+from ccframe.mechanism import Mechanism
+from ccframe.model import ModelError
+from ccframe.params import bounded
+from ccframe.testing import small_run
+
+
+@dataclass(frozen=True)
+class CorruptParams:
+    year: int = bounded(0, 100, doc="the year the state is corrupted")
+
+
+def corrupting(corrupt):
+    """A plugin module with a mechanism that applies ``corrupt(model)`` after settlement in its year."""
+
+    class Corrupt(Mechanism):
+        slot, name, Params = "corrupt", "state", CorruptParams
+
+        @hookimpl
+        def ccframe_settle_funds(self, model, year):
+            if year == self.params.year:
+                corrupt(model)
+
+    module = types.ModuleType("corrupting_plugin")
+    module.ccframe_register_mechanisms = hookimpl(lambda register: register(Corrupt))
+    return module
+
+
+def set_price(model):
+    model.market.price = -1.0
+
+
+def nan_supplier_funds(model):
+    model.suppliers["funds"][model.suppliers.active_rows()[0]] = np.nan
+
+
+def infinite_es_cif(model):
+    rows = model.servers.active_rows()
+    model.servers["cif"][rows[model.servers["kind"][rows] == ES]] = np.inf
+
+
+@pytest.mark.parametrize(("corrupt", "message"), [
+    (set_price, r"^year 2: supplier: market price P = -1 is not positive"),
+    (nan_supplier_funds, r"^year 2: supplier: funds is NaN or infinite in 1 agents"),
+    (infinite_es_cif, r"^year 2: ES server: CIF price inf is not positive"),
+])
+def test_numerical_trouble_is_a_model_error_naming_year_and_agent_type(ccframe_plugin, corrupt, message):
+    ccframe_plugin(corrupting(corrupt))
+    with pytest.raises(ModelError, match=message):
+        small_run(["+corrupt.impl=state", "+corrupt.year=2"])
+
+
+def test_a_cif_denominator_at_or_below_zero_is_a_model_error_naming_the_servers(ccframe_plugin):
+    class Collapse(Mechanism):  # a context rule that drives R_fixed up instead of down (eq. 9)
+        slot, name = "collapse", "rfixed"
+
+        @hookimpl
+        def ccframe_update_context(self, model, year):
+            model.context.r_fixed = 0.9
+
+    module = types.ModuleType("collapse_plugin")
+    module.ccframe_register_mechanisms = hookimpl(lambda register: register(Collapse))
+    ccframe_plugin(module)
+    with pytest.raises(ModelError, match=r"^year 1: ES/TS server: CIF denominator 1 - R_fixed - R_insu - I_exp = "):
+        small_run(["+collapse.impl=rfixed"])
+
+
+PLUGIN = '''
+from dataclasses import dataclass
+from ccframe import hookimpl
+from ccframe.mechanism import Mechanism
+from ccframe.params import bounded
+
+@dataclass(frozen=True)
+class Params:
+    year: int = bounded(0, 100, doc="the year the price turns negative")
+
+class Corrupt(Mechanism):
+    slot, name, Params = "corrupt", "price", Params
+
+    @hookimpl
+    def ccframe_settle_funds(self, model, year):
+        if year == self.params.year:
+            model.market.price = -1.0
+
+@hookimpl
+def ccframe_register_mechanisms(register):
+    register(Corrupt)
+'''
+
+
+def test_a_numerical_failure_fails_its_own_job_and_the_sweep_goes_on(tmp_path):
+    from mlflow import MlflowClient
+
+    (tmp_path / "corrupt_plugin.py").write_text(textwrap.dedent(PLUGIN))
+    info = tmp_path / "corrupt_plugin-0.1.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: corrupt-plugin\nVersion: 0.1\n")
+    (info / "entry_points.txt").write_text("[ccframe]\ncorrupt = corrupt_plugin\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("HYDRA_", "MLFLOW_"))}
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(tmp_path), os.environ.get("PYTHONPATH")]))
+    run = subprocess.run([sys.executable, "-m", "ccframe", "-m", "+corrupt.impl=price", "+corrupt.year=2,50,1",
+                          "years=3", "replicates=2", "tracking.figures=false"], cwd=tmp_path, env=env,
+                         capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stderr
+    assert "ccframe: error: year 2: supplier: market price P = -1 is not positive" in run.stderr
+    client = MlflowClient(tracking_uri=f"sqlite:///{tmp_path / 'mlflow.db'}")
+    runs = client.search_runs([client.get_experiment_by_name("standard").experiment_id])
+    children = {r.data.params["corrupt.year"]: r for r in runs if "mlflow.parentRunId" in r.data.tags}
+    assert {year: r.info.status for year, r in children.items()} == {"2": "FAILED", "50": "FINISHED", "1": "FAILED"}
+    assert children["1"].data.tags["ccframe.error"].startswith("year 1: supplier: market price")
+    assert children["50"].data.metrics["output_index"] > 0
