@@ -155,7 +155,7 @@ def main(argv: list[str] | None = None) -> None:
                          for k, v in best.params.items())
         passed = ", ".join(f"{r.fact} {'pass' if r.passed else 'fail'}" for r in check.facts)
         conf_writer.record_in_odd(ROOT / "docs" / "ODD.md", f"""
-### 3.7 Calibration `{args.study}` (provenance of the default values)
+#### Stage `{args.study}`
 
 The defaults of the parameters below were found by the calibration experiment
 (`experiments/calibrate/`, Optuna TPE over `experiments/calibrate/space.yaml`; objective:
