@@ -7,7 +7,7 @@ Measures, in one session and alternating so machine noise hits every variant ali
 Each run happens in one scratch directory whose store already exists (a warm-up run
 creates it), as for a researcher's second and later runs.
 
-    python benchmarks/cli_tracking.py --repeats 7 -- +scenario=fund ctrans=3000
+    python -m benchmarks.cli_tracking --repeats 7 -- +scenario=fund ctrans=3000
 """
 
 from __future__ import annotations
@@ -16,17 +16,10 @@ import argparse
 import os
 import platform
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 
-
-def timed(args: list[str], cwd: str) -> float:
-    """Wall seconds of one command, its output discarded."""
-    start = time.perf_counter()
-    subprocess.run(args, cwd=cwd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    return time.perf_counter() - start
+from benchmarks.timing import timed
 
 
 def main() -> None:

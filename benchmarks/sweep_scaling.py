@@ -5,7 +5,7 @@ tracking off) with Hydra's basic launcher and with ``hydra/launcher=joblib`` at 
 count, alternating the variants so machine noise hits them alike, and prints a Markdown
 table of medians and the ratio to serial (issue #7's target: at most 0.6 with 2 workers).
 
-    python benchmarks/sweep_scaling.py --repeats 3 --workers 2
+    python -m benchmarks.sweep_scaling --repeats 3 --workers 2
 """
 
 from __future__ import annotations
@@ -14,17 +14,10 @@ import argparse
 import os
 import platform
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 
-
-def timed(args: list[str], cwd: str) -> float:
-    """Wall seconds of one command, its output discarded."""
-    start = time.perf_counter()
-    subprocess.run(args, cwd=cwd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    return time.perf_counter() - start
+from benchmarks.timing import timed
 
 
 def main() -> None:
