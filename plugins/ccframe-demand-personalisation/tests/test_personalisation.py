@@ -24,6 +24,11 @@ def test_customised_share_grows_towards_one():
     assert all(b > a for a, b in zip(shares, shares[1:], strict=False)) and shares[-1] < 1
 
 
+@pytest.mark.xfail(strict=True, reason=(
+    "not under ccframe's calibrated defaults: TS servers' vision now grows faster than ES servers' "
+    "(information.growth_ts > growth_es), so by year 5 both kinds pass the vision threshold, and the "
+    "customised orders that incapable servers cannot match are lost, shrinking the cluster; "
+    "ES revenue share falls from 0.23 (rate 0) to 0.18 (rate 0.2), seed 11, 8 replicates"))
 def test_more_personalisation_raises_cbec_servers_share_of_revenue():
     def es_share(rate):
         result = small_run([*SELECT, f"personalisation.rate={rate}", "replicates=8", "years=6", "seed=11"])
