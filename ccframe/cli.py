@@ -18,6 +18,7 @@ from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
 from ccframe import preflight, runner, tasks
+from ccframe.argv import NO_PREFLIGHT, multirun, overrides_in
 from ccframe.model import MechanismError, ModelError
 from ccframe.params import ConfigError
 from ccframe.plugins import PluginError, config_searchpath, get_plugin_manager
@@ -51,24 +52,6 @@ def app(config: DictConfig) -> None:
         if job.sweep_dir is None:
             fail(str(exc), EXIT_RUN)
         print(f"ccframe: error: {exc}", file=sys.stderr)  # the sweep's other jobs go on
-
-
-#: Hydra flags that take a value, so the value is not mistaken for an override.
-VALUE_FLAGS = {"--config-path", "-cp", "--config-name", "-cn", "--config-dir", "-cd",
-               "--cfg", "-c", "--package", "-p", "--experimental-rerun", "--info", "-i"}
-
-
-def overrides_in(args: list[str]) -> list[str]:
-    """The Hydra overrides among command-line arguments (not flags, not their values)."""
-    overrides, skip = [], False
-    for arg in args:
-        if skip:
-            skip = False
-        elif arg in VALUE_FLAGS:
-            skip = arg not in ("--info", "-i")
-        elif not arg.startswith("-"):
-            overrides.append(arg)
-    return overrides
 
 
 def check_config_groups(overrides: list[str]) -> None:
@@ -120,11 +103,6 @@ def _option_file_exists(group: str, option: str) -> bool:
     return group.startswith("hydra/")  # Hydra's own groups (launchers, sweepers) live elsewhere
 
 
-#: Flags after which Hydra only prints (help, config) or loads configs ccframe cannot see in advance.
-NO_PREFLIGHT = {"--help", "-h", "--hydra-help", "--cfg", "-c", "--info", "-i", "--shell-completion", "-sc",
-                "--config-path", "-cp", "--config-name", "-cn", "--config-dir", "-cd", "--experimental-rerun"}
-
-
 def main() -> None:
     """Entry point of ``python -m ccframe`` and the ``ccframe`` script."""
     args = sys.argv[1:]
@@ -149,11 +127,6 @@ def main() -> None:
     except (ConfigError, PluginError) as exc:
         fail(str(exc), EXIT_CONFIG)
     run_hydra()
-
-
-def multirun(args: list[str]) -> bool:
-    """Whether the command line asks for a multirun (a sweep)."""
-    return "-m" in args or "--multirun" in args
 
 
 def check_command(args: list[str]) -> int:

@@ -20,7 +20,7 @@ from ccframe.plugins import mechanism_registry
 from ccframe.results import RunResult, replicate_frame, summarise
 from ccframe.searchpath import CONFIG_MODULE, register_with_hydra
 from ccframe.settings import Settings, validate
-from ccframe.uploader import BackgroundUploader
+from ccframe.uploader import BackgroundUploader, release_early, uploader_for
 
 CONFIG_NAME = "config"
 
@@ -91,7 +91,8 @@ class Job:
 def run_job(settings: Settings, config: Any, job: Job, progress: Progress | None = None) -> RunResult:
     """Run, keep the results in ``job.folder``, then log them to MLflow if tracking is on.
 
-    A worker process imports MLflow and opens the store while the model runs. A simulation
+    A worker process imports MLflow and opens the store while the model runs
+    (:mod:`ccframe.uploader`). A simulation
     that fails is logged as a FAILED run with its error before the error propagates. A
     tracking store that cannot be reached costs a warning, never the results: the run waits
     in the outbox for ``python -m ccframe sync`` (see :mod:`ccframe.outbox`). A sweep job
@@ -109,8 +110,10 @@ def run_job(settings: Settings, config: Any, job: Job, progress: Progress | None
     if settings.tracking.enabled:
         from ccframe import tracking
 
-        uploader = BackgroundUploader(tracking.tracking_uri(settings.tracking.uri))
+        uploader = uploader_for(tracking.tracking_uri(settings.tracking.uri))
         parent = tracking.parent_run_id(job.sweep_dir) if job.sweep_dir else None
+    else:
+        release_early()
     try:
         result = run(settings, config, progress)
     except (MechanismError, ModelError) as exc:

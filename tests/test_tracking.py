@@ -135,3 +135,30 @@ def test_the_run_folder_is_a_complete_record_uploaded_only_once(fund_run):
     assert copy.data.params == run.data.params
     assert [m.value for m in client.get_metric_history(again, "output_index")] == \
         [m.value for m in client.get_metric_history(run.info.run_id, "output_index")]
+
+
+@pytest.mark.parametrize(("args", "early"), [
+    (["+scenario=fund", "ctrans=3000"], True),
+    (["task=simulate", "tracking.uri=sqlite:///x.db"], True),
+    (["+scenario=fund", "tracking.enabled=false"], False),
+    (["tracking.enabled=False"], False),
+    (["-m", "ctrans=3000,4000"], False),  # each job of a sweep starts its own worker
+    (["--cfg", "job"], False),
+    (["task=sem"], False),
+    (["plugins"], False),
+    (["check", "ctrans=3000"], False),
+])
+def test_mlflow_loads_early_only_for_one_logged_simulation(args, early):
+    from ccframe.argv import single_tracked_simulation
+
+    assert single_tracked_simulation(args) is early
+
+
+def test_an_early_worker_no_job_takes_is_stopped():
+    from ccframe import uploader
+
+    uploader.start_early(["ctrans=3000"])
+    worker = uploader._early
+    assert worker is not None
+    uploader.release_early()
+    assert worker._process.poll() is not None and uploader._early is None

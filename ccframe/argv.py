@@ -1,0 +1,46 @@
+"""Reading ccframe's command line without importing Hydra, so it can be read before Hydra loads."""
+
+from __future__ import annotations
+
+#: ccframe's own subcommands, handled before Hydra (``python -m ccframe plugins``...).
+SUBCOMMANDS = ("plugins", "sync", "check")
+
+#: Hydra flags that take a value, so the value is not mistaken for an override.
+VALUE_FLAGS = {"--config-path", "-cp", "--config-name", "-cn", "--config-dir", "-cd",
+               "--cfg", "-c", "--package", "-p", "--experimental-rerun", "--info", "-i"}
+
+#: Flags after which Hydra only prints (help, config) or loads configs ccframe cannot see in advance.
+NO_PREFLIGHT = {"--help", "-h", "--hydra-help", "--cfg", "-c", "--info", "-i", "--shell-completion", "-sc",
+                "--config-path", "-cp", "--config-name", "-cn", "--config-dir", "-cd", "--experimental-rerun"}
+
+FALSE_WORDS = {"false", "no", "off", "0"}
+
+
+def overrides_in(args: list[str]) -> list[str]:
+    """The Hydra overrides among command-line arguments (not flags, not their values)."""
+    overrides, skip = [], False
+    for arg in args:
+        if skip:
+            skip = False
+        elif arg in VALUE_FLAGS:
+            skip = arg not in ("--info", "-i")
+        elif not arg.startswith("-"):
+            overrides.append(arg)
+    return overrides
+
+
+def multirun(args: list[str]) -> bool:
+    """Whether the command line asks for a multirun (a sweep)."""
+    return "-m" in args or "--multirun" in args
+
+
+def single_tracked_simulation(args: list[str]) -> bool:
+    """Whether the command line runs one simulation that MLflow will log, as far as it says.
+
+    Decided from the words alone: a config file that turns tracking off is found out later.
+    """
+    if args[:1] and args[0] in SUBCOMMANDS or multirun(args) or NO_PREFLIGHT.intersection(args):
+        return False
+    values = dict(o.lstrip("+").split("=", 1) for o in overrides_in(args) if "=" in o)
+    return (values.get("task", "simulate") == "simulate"
+            and values.get("tracking.enabled", "true").strip().lower() not in FALSE_WORDS)
