@@ -3,9 +3,10 @@
 Measures, in one session and alternating so machine noise hits every variant alike:
   * ``python -c "import hydra, mesa, mlflow"`` (the floor of DESIGN.md's CLI target),
   * ``python -m ccframe <overrides> tracking.enabled=false`` (results and figure kept locally),
-  * ``python -m ccframe <overrides>`` (the same, plus the MLflow run in ./mlflow.db).
-Each run happens in one scratch directory whose store already exists (a warm-up run
-creates it), as for a researcher's second and later runs.
+  * ``python -m ccframe <overrides>`` (the same, plus the MLflow run in ./mlflow.db),
+    in a directory whose store already exists (a warm-up run creates it), as for a
+    researcher's second and later runs, and in an empty directory, as for the first run
+    (the store and its tables are created too).
 
     python -m benchmarks.cli_tracking --repeats 7 -- +scenario=fund ctrans=3000
 """
@@ -34,13 +35,18 @@ def main() -> None:
         "import hydra, mesa, mlflow": [sys.executable, "-c", "import hydra, mesa, mlflow"],
         "ccframe, tracking off": [*cli, "tracking.enabled=false"],
         "ccframe, tracking on": cli,
+        "ccframe, tracking on, new store": cli,
     }
     with tempfile.TemporaryDirectory() as cwd:
         timed(cli, cwd)  # creates the store
         times: dict[str, list[float]] = {name: [] for name in variants}
         for _ in range(options.repeats):
             for name, args in variants.items():
-                times[name].append(timed(args, cwd))
+                if name.endswith("new store"):
+                    with tempfile.TemporaryDirectory() as empty:
+                        times[name].append(timed(args, empty))
+                else:
+                    times[name].append(timed(args, cwd))
     median = {name: statistics.median(values) for name, values in times.items()}
     floor = median["import hydra, mesa, mlflow"]
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; "
@@ -49,8 +55,9 @@ def main() -> None:
     print("|---|---|---|---|")
     for name, values in times.items():
         print(f"| {name} | {median[name]:.2f} | {min(values):.2f} | {median[name] / floor:.2f} |")
-    added = median["ccframe, tracking on"] - median["ccframe, tracking off"]
-    print(f"\ntracking adds {added:.2f} s (median on - median off)")
+    for name in ("ccframe, tracking on", "ccframe, tracking on, new store"):
+        added = median[name] - median["ccframe, tracking off"]
+        print(f"\n{name}: tracking adds {added:.2f} s (median on - median off)")
 
 
 if __name__ == "__main__":

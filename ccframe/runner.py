@@ -20,7 +20,7 @@ from ccframe.plugins import mechanism_registry
 from ccframe.results import RunResult, replicate_frame, summarise
 from ccframe.searchpath import CONFIG_MODULE, register_with_hydra
 from ccframe.settings import Settings, validate
-from ccframe.uploader import BackgroundUploader, release_early, uploader_for
+from ccframe.uploader import BackgroundUploader, stop_worker, uploader_for
 
 CONFIG_NAME = "config"
 
@@ -113,7 +113,7 @@ def run_job(settings: Settings, config: Any, job: Job, progress: Progress | None
         uploader = uploader_for(tracking.tracking_uri(settings.tracking.uri))
         parent = tracking.parent_run_id(job.sweep_dir) if job.sweep_dir else None
     else:
-        release_early()
+        stop_worker()
     try:
         result = run(settings, config, progress)
     except (MechanismError, ModelError) as exc:

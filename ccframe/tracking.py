@@ -291,10 +291,11 @@ class MultirunCallback(Callback):
         manifest = {"tracking_uri": tracking_uri(config.tracking.uri), "finish_run_id": marker.read_text().strip()}
         (sweep / MANIFEST_FILE).write_text(json.dumps(manifest, indent=1))
         from ccframe import outbox
+        from ccframe.uploader import uploader_for
 
         outbox.enqueue(sweep)
         try:
-            upload(sweep)
+            uploader_for(manifest["tracking_uri"]).upload(sweep)  # the worker that logged the jobs, if here
         except Exception as exc:  # noqa: BLE001 - the parent is finished by a later sync
             warn(f"tracking store unreachable, sweep's parent run left for python -m ccframe sync: "
                  f"{' '.join(str(exc).split())[:300]}")

@@ -1,25 +1,36 @@
-"""Upload a run's folder to MLflow from a second process that warms up while the job runs.
+"""Log runs' folders to MLflow from a second process that warms up while the jobs run.
 
 Importing MLflow and its SQL store takes longer than a default run. ``python -m ccframe``
 starts the worker before it even imports Hydra (:func:`start_early`), so MLflow loads on
-the other core while Hydra composes and the model runs; the job then tells the worker
-which store to open and, at the end, which folder to upload (see
-:func:`ccframe.tracking.upload`). Tracking so costs the job little more than the upload
-itself. ``python -m ccframe.uploader`` is the worker; it reads the store's URI and then
-the folder from its standard input, and an empty line or end of input stops it.
+the other core while Hydra composes and the model runs. A job tells the worker which
+store it will log to when it starts, and which folder to upload when it ends (see
+:func:`ccframe.tracking.upload`); the worker then serves the process's next job, so the
+jobs of a sweep pay for loading MLflow once. Tracking so costs a job little more than
+the upload itself.
+
+``python -m ccframe.uploader`` is the worker. It reads commands from its standard input,
+one per line: ``store URI`` (open that store now) and ``upload FOLDER`` (log the folder,
+answer ``ccframe-uploader: ok RUN_ID`` or ``ccframe-uploader: error MESSAGE`` on one line of
+standard output, where nothing else is written: MLflow's own prints go to standard error);
+end of input stops it.
 """
 
 from __future__ import annotations
 
 import atexit
+import queue
 import subprocess
 import sys
+import tempfile
+import threading
 from pathlib import Path
 
 from ccframe.argv import single_tracked_simulation
 
-ERROR_PREFIX = "ccframe-uploader: error: "
 UPLOAD_TIMEOUT_S = 600
+REPLY_PREFIX = "ccframe-uploader: "
+#: How long a process at exit waits for a worker that may be creating a new store's tables.
+EXIT_WAIT_S = 30
 
 
 class UploadError(RuntimeError):
@@ -30,60 +41,102 @@ class BackgroundUploader:
     """A worker process, importing MLflow as soon as it is created."""
 
     def __init__(self) -> None:
+        self._stderr = tempfile.TemporaryFile(mode="w+")  # read back only if the worker dies
         self._process = subprocess.Popen([sys.executable, "-m", "ccframe.uploader"],
                                          stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                         stderr=subprocess.PIPE, text=True)
+                                         stderr=self._stderr, text=True)
+        self._replies: queue.Queue[str | None] = queue.Queue()
+        threading.Thread(target=self._read_replies, daemon=True).start()
+        self._state = "new"  # then "opening" a store for a job, "idle" once that job is uploaded
+
+    def _read_replies(self) -> None:
+        for line in self._process.stdout:
+            if line.startswith(REPLY_PREFIX):
+                self._replies.put(line[len(REPLY_PREFIX):].rstrip("\n"))
+        self._replies.put(None)  # the worker has exited
+
+    def alive(self) -> bool:
+        """Whether the worker can still take commands."""
+        return self._process.poll() is None
 
     def connect(self, uri: str) -> BackgroundUploader:
-        """Have the worker open the store at ``uri`` (while the job runs); return self."""
-        self._process.stdin.write(f"{uri}\n")
-        self._process.stdin.flush()
+        """Have the worker open the store at ``uri`` while the job runs; return self."""
+        self._send(f"store {uri}")
+        self._state = "opening"
         return self
 
     def upload(self, folder: Path) -> str:
-        """Hand ``folder`` to the worker and wait for it; return the run id."""
+        """Have the worker log ``folder`` and wait for it; return the run id."""
+        self._send(f"upload {folder}")
         try:
-            out, err = self._process.communicate(f"{folder}\n", timeout=UPLOAD_TIMEOUT_S)
+            reply = self._replies.get(timeout=UPLOAD_TIMEOUT_S)
+        except queue.Empty:
+            self.stop(wait_s=0)
+            raise UploadError(f"no answer from the tracking store in {UPLOAD_TIMEOUT_S} s") from None
+        self._state = "idle"
+        if reply is None:
+            raise UploadError(f"the upload worker stopped: {self._last_error()}")
+        status, _, detail = reply.partition(" ")
+        if status != "ok":
+            raise UploadError(detail)
+        return detail
+
+    def stop(self, wait_s: float = EXIT_WAIT_S) -> None:
+        """End the worker: an idle one ends by itself, one opening (maybe creating) a store may finish."""
+        try:
+            self._process.stdin.close()
+        except OSError:
+            pass
+        if self._state == "idle":
+            return  # it reads the end of its input and exits; nothing to wait for
+        try:
+            self._process.wait(timeout=wait_s if self._state == "opening" else 0)
         except subprocess.TimeoutExpired:
             self._process.kill()
-            raise UploadError(f"no answer from the tracking store in {UPLOAD_TIMEOUT_S} s") from None
-        if self._process.returncode != 0:
-            errors = [line for line in err.splitlines() if line.startswith(ERROR_PREFIX)]
-            detail = errors[-1][len(ERROR_PREFIX):] if errors else (err.strip().splitlines() or ["?"])[-1]
-            raise UploadError(detail)
-        return out.strip()
+            self._process.wait()
 
-    def stop(self) -> None:
-        """Stop the worker at once, uploading nothing."""
-        if self._process.poll() is None:
-            self._process.kill()
-        self._process.communicate()
+    def _send(self, command: str) -> None:
+        try:
+            self._process.stdin.write(f"{command}\n")
+            self._process.stdin.flush()
+        except (OSError, ValueError) as exc:
+            raise UploadError(f"the upload worker stopped: {self._last_error() or exc}") from None
+
+    def _last_error(self) -> str:
+        self._stderr.seek(0)
+        lines = self._stderr.read().strip().splitlines()
+        return lines[-1] if lines else f"exit status {self._process.poll()}"
 
 
-_early: BackgroundUploader | None = None
+_worker: BackgroundUploader | None = None
 
 
 def start_early(args: list[str]) -> None:
     """Start the worker now if the command line runs one simulation that will be logged."""
-    global _early
-    if _early is None and single_tracked_simulation(args):
-        _early = BackgroundUploader()
-        atexit.register(release_early)
-
-
-def release_early() -> None:
-    """Stop the early worker if no job took it (tracking turned off in a config file, an error)."""
-    global _early
-    if _early is not None:
-        _early.stop()
-        _early = None
+    if single_tracked_simulation(args):
+        _start()
 
 
 def uploader_for(uri: str) -> BackgroundUploader:
-    """A worker opening the store at ``uri``: the one started early if there is one, else a new one."""
-    global _early
-    worker, _early = _early or BackgroundUploader(), None
+    """The process's worker (started now if there is none), opening the store at ``uri``."""
+    worker = _worker if _worker is not None and _worker.alive() else _start()
     return worker.connect(uri)
+
+
+def stop_worker() -> None:
+    """Stop this process's worker, if it has one (tracking is off after all, or the process ends)."""
+    global _worker
+    if _worker is not None:
+        _worker.stop()
+        _worker = None
+
+
+def _start() -> BackgroundUploader:
+    global _worker
+    if _worker is None:
+        atexit.register(stop_worker)
+    _worker = BackgroundUploader()
+    return _worker
 
 
 def _preload() -> None:
@@ -99,8 +152,8 @@ def _preload() -> None:
         pass
 
 
-def _warm_up(uri: str) -> None:
-    """Open the store (creating its tables on first use), so the upload itself is quick."""
+def _open_store(uri: str) -> None:
+    """Open the store (creating its tables on first use); MLflow keeps it for the upload."""
     from ccframe.tracking import Tracker
 
     try:
@@ -109,23 +162,26 @@ def _warm_up(uri: str) -> None:
         pass
 
 
-def main() -> int:
-    """The worker: preload, read the store's URI and warm up, read a folder, upload it, print the run id."""
-    _preload()
-    uri = sys.stdin.readline().strip()
-    if not uri:
-        return 0
-    _warm_up(uri)
-    line = sys.stdin.readline().strip()
-    if not line:
-        return 0
+def _upload(folder: Path) -> str:
+    """One reply line: ``ok RUN_ID`` or ``error MESSAGE``."""
     from ccframe.tracking import upload
 
     try:
-        print(upload(Path(line)))
+        return f"ok {upload(folder)}"
     except Exception as exc:  # noqa: BLE001 - reported to the job as one line
-        print(f"{ERROR_PREFIX}{type(exc).__name__}: {exc}".replace("\n", " "), file=sys.stderr)
-        return 1
+        return " ".join(f"error {type(exc).__name__}: {exc}".split())
+
+
+def main() -> int:
+    """The worker: preload, then carry out commands from standard input until it ends."""
+    replies, sys.stdout = sys.stdout, sys.stderr  # MLflow prints links to runs; keep them out of the replies
+    _preload()
+    for line in sys.stdin:
+        command, _, argument = line.strip().partition(" ")
+        if command == "store":
+            _open_store(argument)
+        elif command == "upload":
+            print(f"{REPLY_PREFIX}{_upload(Path(argument))}", file=replies, flush=True)
     return 0
 
 

@@ -1,6 +1,8 @@
 """MLflow tracking: what a researcher finds in the store after a run or a sweep."""
 
+import json
 import os
+import shutil
 import subprocess
 import sys
 
@@ -158,7 +160,29 @@ def test_an_early_worker_no_job_takes_is_stopped():
     from ccframe import uploader
 
     uploader.start_early(["ctrans=3000"])
-    worker = uploader._early
+    worker = uploader._worker
     assert worker is not None
-    uploader.release_early()
-    assert worker._process.poll() is not None and uploader._early is None
+    uploader.stop_worker()
+    assert not worker.alive() and uploader._worker is None
+
+
+def test_one_worker_uploads_the_jobs_of_a_process_one_after_another(fund_run, tmp_path):
+    from ccframe import uploader
+    from ccframe.outputs import SUMMARY_FILE
+    from ccframe.tracking import MANIFEST_FILE
+
+    client, run, cwd = fund_run
+    [folder] = [p.parent for p in cwd.glob(f"outputs/*/*/{SUMMARY_FILE}")]
+    uri = f"sqlite:///{tmp_path / 'again.db'}"
+    first = uploader.uploader_for(uri)
+    copies = []
+    for name in ("a", "b"):
+        copy = tmp_path / name
+        shutil.copytree(folder, copy, ignore=shutil.ignore_patterns(".uploaded"))
+        manifest = json.loads((copy / MANIFEST_FILE).read_text())
+        (copy / MANIFEST_FILE).write_text(json.dumps({**manifest, "tracking_uri": uri, "run_key": name}))
+        copies.append(uploader.uploader_for(uri).upload(copy))
+    assert uploader.uploader_for(uri) is first and len(set(copies)) == 2
+    uploader.stop_worker()
+    assert len(mlflow.MlflowClient(tracking_uri=uri).search_runs(
+        [mlflow.MlflowClient(tracking_uri=uri).get_experiment_by_name("fund").experiment_id])) == 2
