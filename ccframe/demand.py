@@ -63,6 +63,17 @@ class DemandSpace:
         share = self.grid / np.maximum(coverage, 1)
         return _window_sums(share, x0, x1, y0, y1)
 
+    def coverage(self, x: np.ndarray, y: np.ndarray, vision: np.ndarray) -> np.ndarray:
+        """How many of the given servers' windows cover each cell (an int array shaped like ``grid``).
+
+        The windows are those of :meth:`visible`. For plugins that treat some servers
+        apart (demand personalisation: which cells no capable server sees); the core
+        model does not call it.
+        """
+        if len(x) == 0:
+            return np.zeros(self.grid.shape, dtype=np.int32)
+        return _window_counts(self.size, *self._windows(x, y, vision))
+
     def _windows(self, x, y, vision):
         half = np.maximum(0, np.rint((np.sqrt(vision) - 1.0) / 2.0)).astype(np.int64)
         last = self.size - 1

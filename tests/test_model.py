@@ -111,6 +111,8 @@ def test_visible_demand_matches_a_brute_force_count():
     assert seen == pytest.approx(expected)
     # shared cells are split, so servers together never see more than there is
     assert seen.sum() <= space.total + 1e-9
+    assert (space.coverage(x, y, vision) == coverage).all()  # the windows' cell counts, for plugins
+    assert (space.coverage(x[:0], y[:0], vision[:0]) == 0).all()
 
 
 def test_assignment_gives_servers_supply_in_proportion_to_what_they_can_sell():

@@ -87,8 +87,8 @@ class CournotCommodity(Mechanism):
     def ccframe_match_supply_demand(self, model, year: int) -> None:
         """Servers sell min(supply, price-adjusted visible demand, capacity); suppliers share it.
 
-        A server serves the share ``demand_access`` of what it sees (1 unless a plugin,
-        such as demand personalisation, restricts it). The share ``saturation`` of the
+        A server serves ``demand_access`` times what it sees (1 unless a plugin, such as
+        demand personalisation, lowers it or moves demand to the server). The share ``saturation`` of the
         customers it sold to then leave the cells it sees (the market saturates).
         """
         sup, sv = model.suppliers, model.servers
