@@ -331,7 +331,8 @@ def log_virtual_survey(config: Mapping[str, Any], overrides: Sequence[str], path
     Params: the flattened resolved config. Metrics: every finite fit index, and per
     hypothesis of ``paths`` (Table 7, :func:`ccframe.sem.report.structural_table`) its
     standardised estimate (``std_H1``), p-value (``p_H1``) and support (``supported_H1``,
-    0/1), plus ``n_supported``. Artifacts: the Parquet tables in ``folder``.
+    0/1), plus ``n_supported``. Artifacts: the Parquet tables and the PNG figures (the path
+    diagram) in ``folder``.
     """
     import math
 
@@ -347,7 +348,7 @@ def log_virtual_survey(config: Mapping[str, Any], overrides: Sequence[str], path
     run_id = tracker.start(config["tracking"]["experiment"] or "virtual_survey", run_name(overrides), tags)
     try:
         tracker.log_result(run_id, flatten(config), metrics, None)
-        for path in sorted(folder.glob("*.parquet")):
+        for path in sorted([*folder.glob("*.parquet"), *folder.glob("*.png")]):
             tracker.client.log_artifact(run_id, str(path))
     except BaseException as exc:
         tracker.finish(run_id, ok=False, error=f"{type(exc).__name__}: {exc}")

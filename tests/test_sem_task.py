@@ -50,7 +50,9 @@ def test_default_run_is_logged_to_mlflow(default_run):
     assert logged.data.metrics["df"] == 272 and 0 < logged.data.metrics["rmsea"] < 0.1
     assert logged.data.tags["ccframe.sem.admissible"] == "True"
     files = {f.path for f in client.list_artifacts(logged.info.run_id, "sem")}
-    assert {"sem/report.txt", "sem/estimates.parquet", "sem/fit_indices.json", "sem/tables"} <= files
+    assert {"sem/report.txt", "sem/estimates.parquet", "sem/fit_indices.json", "sem/tables",
+            "sem/path_diagram.png"} <= files
+    assert (cwd / "out" / "sem" / "path_diagram.png").stat().st_size > 50_000
     estimates = pl.read_parquet(cwd / "out" / "sem" / "estimates.parquet")
     assert estimates.filter(pl.col("label").is_not_null()).height == 16
 

@@ -268,4 +268,6 @@ def test_the_task_runs_end_to_end_prints_the_side_by_side_tables_and_logs_to_mlf
     (run,) = client.search_runs([client.get_experiment_by_name("virtual_survey").experiment_id])
     assert run.info.status == "FINISHED" and run.data.params["task.n"] == "200"
     assert run.data.metrics["n_supported"] == paths["supported"].sum()
-    assert "table_7_structural_paths_and_hypotheses.parquet" in {a.path for a in client.list_artifacts(run.info.run_id)}
+    artifacts = {a.path for a in client.list_artifacts(run.info.run_id)}
+    assert "table_7_structural_paths_and_hypotheses.parquet" in artifacts
+    assert "path_diagram.png" in artifacts and (tmp_path / "path_diagram.png").is_file()

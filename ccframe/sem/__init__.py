@@ -16,6 +16,7 @@ names below are loaded on first use.
 - :mod:`ccframe.sem.bootstrap` -- bootstrap of the standardised estimates on all cores
 - :mod:`ccframe.sem.data` -- read a survey CSV with one-line errors
 - :mod:`ccframe.sem.report` -- the AMOS-style report beside the paper's published values
+- :mod:`ccframe.sem.diagram` -- the fitted model's path diagram (PNG), AMOS-style
 """
 
 from __future__ import annotations

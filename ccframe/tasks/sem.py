@@ -6,7 +6,8 @@ fits a user's survey instead. Order of work, as the paper's: pre-analysis, the
 revision loop from the initial model (logged step by step), the five violation
 checks, the fit against the reference standards, the paths and hypothesis verdicts,
 optionally a bootstrap. Every table is kept in ``<job folder>/sem/`` (Parquet and
-the text report) and logged to the MLflow experiment ``sem``. A bad spec, bad data or
+the text report), with the fitted model's path diagram (``path_diagram.png``,
+:mod:`ccframe.sem.diagram`), and logged to the MLflow experiment ``sem``. A bad spec, bad data or
 a bad ``task.*`` value ends in one line (a :class:`ConfigError`) before anything is logged.
 """
 
@@ -191,7 +192,7 @@ def _preanalysis(spec: Any, frame: Any, result: Any, task: SemTask) -> Any:
 
 # -- outputs --------------------------------------------------------------------------
 def _save(outcome: dict[str, Any], task: SemTask, folder: Path) -> Path:
-    """report.txt, estimates.parquet, fit_indices.json, checks.json and one Parquet per table."""
+    """report.txt, estimates.parquet, fit_indices.json, checks.json, one Parquet per table, the path diagram."""
     folder.mkdir(parents=True, exist_ok=True)
     result, report = outcome["result"], outcome["report"]
     (folder / "report.txt").write_text(report.text() + "\n")
@@ -200,6 +201,11 @@ def _save(outcome: dict[str, Any], task: SemTask, folder: Path) -> Path:
     (folder / "checks.json").write_text(json.dumps([c.__dict__ for c in outcome["checks"]], indent=1))
     (folder / "spec.yaml").write_text(OmegaConf.to_yaml(OmegaConf.create(result.spec.to_dict())))
     report.write_tables(folder / "tables")
+    if result.converged:
+        from ccframe.sem.diagram import FILENAME, draw
+
+        path = draw(result, folder / FILENAME, admissible=report.admissible)
+        print(f"ccframe: path diagram: {path}", file=sys.stderr)
     return folder
 
 

@@ -4,7 +4,7 @@ Simulates the clusters (progress on stderr), fields the survey, fits the spec, r
 SEM layer's violation checks and prints the fit indices, path coefficients and loadings
 beside the paper's Tables 6, 7 and 9 (:func:`ccframe.survey.report.side_by_side`), keeps
 everything in the job folder (one Parquet file per table, named as ``task=sem`` names
-them) and logs it to MLflow.
+them, and the fitted model's ``path_diagram.png``) and logs it to MLflow.
 """
 
 from __future__ import annotations
@@ -41,6 +41,10 @@ def run(config: DictConfig, job: runner.Job) -> None:
     for name, frame in {"composite_paths": composite, "answers": world.answers, "clusters": world.contexts,
                         "estimates": world.sem.estimates}.items():
         frame.write_parquet(job.folder / f"{name}.parquet")
+    if world.sem.converged:
+        from ccframe.sem.diagram import FILENAME, draw
+
+        draw(world.sem, job.folder / FILENAME, admissible=side.admissible)
     paths = side.tables[STRUCTURAL_TITLE]
     _print(side, paths, composite, task.significance)
     if resolved["tracking"]["enabled"]:
