@@ -255,7 +255,8 @@ class BaselineModel(mesa.Model):
             count = int(self.rng.poisson(expected))
             if count:
                 transport = sum(sv.transport_time for sv in own) / len(own)
-                self._add_servers(kind, cfg, count, transport, cfg.escape0 * (1.0 - self.settings.alpha))
+                escaping = sum(sv.escape for sv in own) / len(own)
+                self._add_servers(kind, cfg, count, transport, escaping)
 
     def choose_export_mode(self) -> None:
         """Logit choice of CBEC on last year's unit revenues; entrants always choose."""

@@ -92,7 +92,7 @@ MISSED = {
     "F1": "output peaks at Y9, not Y4: market reach keeps growing with vision until late",
     "F3": "ctrans = 3000 overtakes 4000 in Y7-Y9 but not in Y10, and not monotone in ctrans",
     "F4": "CBEC unit revenue rises with iexp: eq. (4)'s higher CIF price outweighs lost sales",
-    "F6": "ES transaction time is flat after Y4 instead of rising every year",
+    "F6": "ES transaction time rises to Y9 but dips by 0.1 day in Y10 on seed 42 (holds in 3 of 5 seed blocks)",
     "F8": "CBEC share stalls after Y2 instead of rising every year to Y6",
 }
 
@@ -109,3 +109,14 @@ def reduced_design():
 def test_default_config_reproduces_the_shape_of(fact, reduced_design):
     result = next(r for r in reduced_design.facts if r.fact == fact)
     assert result.shape, f"{fact} ({result.paper}) not reproduced: {result.ours}"
+
+
+# Facts whose quoted number the default config also matches (within the seed's tolerance) in
+# every seed block of the report, not only on seed 42: a regression here is a real change.
+ROBUST_NUMBERS = ("F7",)
+
+
+@pytest.mark.parametrize("fact", ROBUST_NUMBERS)
+def test_default_config_matches_the_seeds_number_of(fact, reduced_design):
+    result = next(r for r in reduced_design.facts if r.fact == fact)
+    assert result.passed, f"{fact} ({result.paper}) not matched: {result.ours}"

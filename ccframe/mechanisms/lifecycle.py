@@ -6,8 +6,9 @@ given. Ours (docs/ODD.md, "Entry, expansion and exit"), on last year's results:
 profitable suppliers grow a scale class, loss-makers shrink one, and a supplier
 exits when its funds run out or after ``exit_patience`` loss years in a row;
 entrants arrive in proportion to the cluster's profit rate. Servers enter likewise
-per kind (a CBEC entrant escapes supervision with probability escape0·(1 - alpha))
-and exit when their funds run out.
+per kind and exit when their funds run out; an entrant server escapes supervision
+with the probability that an incumbent of its kind does now (it enters under the
+regime the government has brought the sector to).
 """
 
 from __future__ import annotations
@@ -93,9 +94,10 @@ class ProfitLifecycle(Mechanism):
             expected = p.server_entry_rate * own.size * max(0.0, rate) if np.isfinite(rate) else 0.0
             count = int(rng.poisson(expected))
             if count:
+                escaping = sv["escape"][own].mean()  # the kind's current practice (after this year's supervision)
                 model.add_servers(count, kind=kind, vision=cfg.vision0, funds=cfg.funds0,
                                   transport_time=sv["transport_time"][own].mean(),
-                                  escape=rng.random(count) < cfg.escape0 * (1.0 - model.context.alpha))
+                                  escape=rng.random(count) < escaping)
 
     @hookimpl
     def ccframe_collect_metrics(self, model, year: int) -> dict[str, float]:

@@ -12,4 +12,5 @@ here="experiments/calibrate"
 "$py" "$calibrate" --study "all-$suffix" --trials 270 --replicates 4 --write
 "$py" "$calibrate" --study "refine-$suffix" --space "$here/space_refine.yaml" --trials 45 --replicates 6 --write
 "$py" "$calibrate" --study "vision-tech-$suffix" --space "$here/space_vision_tech.yaml" --trials 30 --replicates 10 --write
-"$py" "$calibrate" --study "reproduction-$suffix" --space "$here/space_reproduction.yaml" --trials 15 --replicates 10 --write
+# Stage 4 (space_reproduction.yaml) is retired: since issue #4 the reproduction rates are derived
+# from the seed's Y10 index (conf/technology/learning.yaml) and transport_progress_es is 0 (the seed).
