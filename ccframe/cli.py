@@ -17,7 +17,7 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
-from ccframe import preflight, runner, tasks
+from ccframe import preflight, runner, sweep_failures, tasks
 from ccframe.argv import NO_PREFLIGHT, multirun, overrides_in
 from ccframe.model import MechanismError, ModelError
 from ccframe.params import ConfigError
@@ -43,6 +43,8 @@ def app(config: DictConfig) -> None:
     job = runner.Job(overrides=list(OmegaConf.to_container(hydra_config.overrides.task)),  # as typed
                      folder=Path(hydra_config.runtime.output_dir),
                      sweep_dir=hydra_config.sweep.dir if hydra_config.mode == RunMode.MULTIRUN else None)
+    if job.sweep_dir is not None:
+        sweep_failures.clear(job.folder)
     try:
         task = tasks.load(config.task.name)
         task(config, job)
@@ -52,6 +54,7 @@ def app(config: DictConfig) -> None:
         if job.sweep_dir is None:
             fail(str(exc), EXIT_RUN)
         print(f"ccframe: error: {exc}", file=sys.stderr)  # the sweep's other jobs go on
+        sweep_failures.record(job.folder, str(exc))
 
 
 def check_config_groups(overrides: list[str]) -> None:
@@ -160,3 +163,5 @@ def run_hydra() -> None:
     finally:
         if not wants_traceback:
             os.environ.pop("HYDRA_FULL_ERROR", None)
+    if sweep_failures.any_failed():
+        sys.exit(EXIT_RUN)

@@ -306,8 +306,9 @@ def test_a_failing_plugin_fails_its_own_job_and_the_sweep_goes_on(tmp_path):
     run = subprocess.run([sys.executable, "-m", "ccframe", "-m", "+fragile.impl=boom", "+fragile.rate=0.1",
                           "years=3,1", "replicates=2"], cwd=tmp_path, env=env, capture_output=True, text=True,
                          timeout=600)
-    assert run.returncode == 0, run.stderr
+    assert run.returncode == 1, run.stderr  # the sweep ran every job, and says one failed
     assert "mechanism fragile=boom from plugin fragile (fragile-plugin 0.1) failed in ccframe_produce" in run.stderr
+    assert "ccframe: error: 1 of 2 jobs failed" in run.stderr and "  job 0: mechanism fragile=boom" in run.stderr
     client = MlflowClient(tracking_uri=f"sqlite:///{tmp_path / 'mlflow.db'}")
     runs = client.search_runs([client.get_experiment_by_name("standard").experiment_id])
     children = {r.data.params["years"]: r for r in runs if "mlflow.parentRunId" in r.data.tags}

@@ -115,8 +115,10 @@ def test_a_numerical_failure_fails_its_own_job_and_the_sweep_goes_on(tmp_path):
     run = subprocess.run([sys.executable, "-m", "ccframe", "-m", "+corrupt.impl=price", "+corrupt.year=2,50,1",
                           "years=3", "replicates=2", "tracking.figures=false"], cwd=tmp_path, env=env,
                          capture_output=True, text=True, timeout=600)
-    assert run.returncode == 0, run.stderr
+    assert run.returncode == 1, run.stderr
     assert "ccframe: error: year 2: supplier: market price P = -1 is not positive" in run.stderr
+    assert "ccframe: error: 2 of 3 jobs failed" in run.stderr
+    assert not list(tmp_path.glob("multirun/*/*/1/job_failed.txt"))  # job 1 (year 50) did not fail
     client = MlflowClient(tracking_uri=f"sqlite:///{tmp_path / 'mlflow.db'}")
     runs = client.search_runs([client.get_experiment_by_name("standard").experiment_id])
     children = {r.data.params["corrupt.year"]: r for r in runs if "mlflow.parentRunId" in r.data.tags}
