@@ -2,7 +2,9 @@
 
 Runs the same sweep (default: 16 jobs, ``seed=range(0,16)``, the full default run per job,
 tracking off) with Hydra's basic launcher and with ``hydra/launcher=joblib`` at each worker
-count, alternating the variants so machine noise hits them alike, and prints a Markdown
+count (joblib's default loky workers, which start fresh interpreters, and its
+multiprocessing backend, whose workers are forked from the sweep's process with its imports
+done), alternating the variants so machine noise hits them alike, and prints a Markdown
 table of medians and the ratio to serial (issue #7's target: at most 0.6 with 2 workers).
 
     python -m benchmarks.sweep_scaling --repeats 3 --workers 2
@@ -32,8 +34,10 @@ def main() -> None:
     sweep = [sys.executable, "-m", "ccframe", "-m", f"seed=range(0,{options.jobs})", *options.overrides]
     variants = {"serial (basic launcher)": sweep}
     for workers in options.workers:
-        variants[f"joblib, {workers} workers"] = [*sweep, "hydra/launcher=joblib",
-                                                  f"hydra.launcher.n_jobs={workers}"]
+        joblib = [*sweep, "hydra/launcher=joblib", f"hydra.launcher.n_jobs={workers}"]
+        variants[f"joblib, {workers} workers"] = joblib
+        variants[f"joblib, {workers} workers, forked (backend=multiprocessing)"] = [
+            *joblib, "hydra.launcher.backend=multiprocessing"]
     times: dict[str, list[float]] = {name: [] for name in variants}
     with tempfile.TemporaryDirectory() as cwd:
         for _ in range(options.repeats):
