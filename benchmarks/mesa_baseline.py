@@ -65,7 +65,7 @@ class Server(mesa.Agent):
     """A TS or ES service provider with its state as attributes."""
 
     def __init__(self, model: BaselineModel, kind: int, x: int, y: int, vision: float,
-                 escape: bool, transport_time: float, funds: float) -> None:
+                 escape: float, transport_time: float, funds: float) -> None:
         super().__init__(model)
         self.kind, self.x, self.y, self.vision, self.escape = kind, x, y, vision, escape
         self.transport_time, self.funds = transport_time, funds
@@ -82,7 +82,7 @@ class Server(mesa.Agent):
     def transaction_time(self) -> float:
         """Transport plus customs time."""
         ctx = self.model
-        customs = self.model.settings.context.t_co_escape if self.escape else ctx.t_co
+        customs = self.escape * self.model.settings.context.t_co_escape + (1.0 - self.escape) * ctx.t_co
         return self.transport_time + customs
 
     def capacity(self) -> float:
@@ -123,11 +123,10 @@ class BaselineModel(mesa.Model):
         self.entered = self.exited = 0
         self.agent_years = 0
 
-    def _add_servers(self, kind: int, cfg, count: int, transport_time: float, escape_share: float) -> None:
-        escape = [self.rng.random() < escape_share for _ in range(count)]
+    def _add_servers(self, kind: int, cfg, count: int, transport_time: float, escape: float) -> None:
         xs, ys = self.demand.sample_locations(count, self.rng)
-        for x, y, escapes in zip(xs.tolist(), ys.tolist(), escape, strict=True):
-            Server(self, kind, x, y, cfg.vision0, escapes, transport_time, cfg.funds0)
+        for x, y in zip(xs.tolist(), ys.tolist(), strict=True):
+            Server(self, kind, x, y, cfg.vision0, escape, transport_time, cfg.funds0)
 
     def suppliers(self):
         """The active suppliers, in order of entry."""
@@ -187,10 +186,10 @@ class BaselineModel(mesa.Model):
                                                                  self.demand.grid.shape))
         self.r_fixed = (1.0 - s.beta) * self.r_fixed
         self.t_co = max(self.t_co - s.gamma, s.context.t_co_min)
-        for sv in [sv for sv in self.servers() if sv.escape]:
-            if self.rng.random() < s.alpha:
-                sv.escape = False
-                sv.funds -= p.penalty * sv.revenue
+        for sv in self.servers():  # gradual standardisation: alpha of what still escapes
+            standardised = s.alpha * sv.escape
+            sv.escape -= standardised
+            sv.funds -= p.penalty * sv.revenue * standardised
         servers, sd = list(self.servers()), p.growth_dispersion
         luck = self.rng.lognormal(-0.5 * sd**2, sd, len(servers)) if sd > 0 else np.ones(len(servers))
         for sv, draw in zip(servers, luck, strict=True):
@@ -302,7 +301,8 @@ class BaselineModel(mesa.Model):
             elif s.alpha >= 1.0:
                 sv.variable_cost = taxed
             else:
-                sv.variable_cost = self.price if sv.escape else taxed
+                escape = min(max(sv.escape, 0.0), 1.0)
+                sv.variable_cost = escape * self.price + (1.0 - escape) * taxed
             iexp = s.iexp if sv.kind == ES else p.ts_iexp
             sv.cif = (sv.variable_cost + s.ctrans) / (1.0 - self.r_fixed - s.context.r_insu - iexp)
 

@@ -69,7 +69,7 @@ class Server(mesa.Agent):
     x = _Column("servers", "observation location, row of the demand space")
     y = _Column("servers", "observation location, column of the demand space")
     vision = _Column("servers", "cells of the demand space observed (eq. 7)")
-    escape = _Column("servers", "True while escaping supervision (eq. 8)")
+    escape = _Column("servers", "escape degree in [0, 1]: share of operations outside supervision (eq. 8)")
     transport_time = _Column("servers", "days of transport per transaction (eq. 11)")
     cif = _Column("servers", "quoted CIF price (eq. 4)")
     funds = _Column("servers", "available funds")

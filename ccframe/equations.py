@@ -74,14 +74,17 @@ def variable_cost(price: float, alpha: float, escape, tax: float, rebate: float)
     """Eq. (8): C_cos = P if alpha = 0 or escape = 1, else P(1 - Tax + ReTax).
 
     With alpha = 1 the tax rule applies whatever ``escape`` says (full supervision).
+    ``escape`` may be a degree in [0, 1] (the seed: escape "reflects the standardization
+    degree"): a server that escapes with a share e of its operations pays the tax on the
+    rest, C_cos = e·P + (1 − e)·P(1 − Tax + ReTax); e = 0 or 1 gives the two cases of eq. (8).
     """
-    escape = np.asarray(escape, dtype=bool)
+    escape = np.clip(np.asarray(escape, dtype=float), 0.0, 1.0)
     taxed = price * (1.0 - tax + rebate)
     if alpha <= 0.0:
         return np.full(escape.shape, float(price))
     if alpha >= 1.0:
         return np.full(escape.shape, taxed)
-    return np.where(escape, float(price), taxed)
+    return escape * float(price) + (1.0 - escape) * taxed
 
 
 def fixed_rate(previous: float, beta: float) -> float:

@@ -31,7 +31,7 @@ SUPPLIER_COLUMNS = {
     "entry_year": np.int16,
 }
 SERVER_COLUMNS = {
-    "kind": np.int8, "x": np.int64, "y": np.int64, "vision": float, "escape": bool,
+    "kind": np.int8, "x": np.int64, "y": np.int64, "vision": float, "escape": float,
     "transport_time": float, "capacity": float, "funds": float,
     "variable_cost": float, "cif": float, "demand": float, "supply": float, "sold": float,
     "revenue": float, "cost": float, "profit": float, "entry_year": np.int16,
@@ -101,8 +101,7 @@ class CoevolutionModel(mesa.Model):
                                reproduction_time=s.suppliers.reproduction_time0,
                                mode=self.rng.random(cls.count) < s.suppliers.cbec_share0)
         for kind, cfg in ((TS, s.servers.ts), (ES, s.servers.es)):
-            escape = self.rng.random(cfg.count) < cfg.escape0
-            self.add_servers(cfg.count, kind=kind, vision=cfg.vision0, escape=escape,
+            self.add_servers(cfg.count, kind=kind, vision=cfg.vision0, escape=cfg.escape0,
                              transport_time=cfg.transport_time0,
                              funds=cfg.funds0)
         self._normalise_demand()
@@ -165,11 +164,14 @@ class CoevolutionModel(mesa.Model):
         """Transport plus customs time per server (eq. 11's summand).
 
         Customs: T_co (eq. 10) for shipments under supervision; an escaping CBEC
-        shipment clears in ``context.t_co_escape`` (our assumption, see ODD).
+        shipment clears in ``context.t_co_escape`` (our assumption, see ODD). A server
+        escaping with degree e (the share of its operations outside supervision, eq. 8)
+        takes e·t_co_escape + (1 − e)·T_co.
         """
         sv = self.servers
         rows = sv.active_rows() if rows is None else rows
-        customs = np.where(sv["escape"][rows], self.settings.context.t_co_escape, self.context.t_co)
+        escape = sv["escape"][rows]
+        customs = escape * self.settings.context.t_co_escape + (1.0 - escape) * self.context.t_co
         return sv["transport_time"][rows] + customs
 
     def capacities(self, rows: np.ndarray) -> np.ndarray:

@@ -50,7 +50,7 @@ class ServerKind:
     transport_time0: float = positive("transport time at year 0 (days)")
     capacity: float = positive("units handled per year at the year-0 transaction time")
     funds0: float = nonnegative("initial funds")
-    escape0: float = fraction("share escaping supervision at year 0 (escape = 1, eq. 8)")
+    escape0: float = fraction("escape degree at year 0: share of operations outside supervision (eq. 8)")
 
 
 @dataclass(frozen=True)

@@ -4,8 +4,9 @@ From the seed: the average vision of eq. (7); supervision alpha and the escape f
 of eq. (8); infrastructure beta lowering R_fixed by eq. (9); efficiency gamma
 lowering customs time by eq. (10). Our assumptions (docs/ODD.md, "Information-driven
 mechanism"): vision grows at a kind-specific rate, unevenly across servers, with a
-spillover from CBEC to traditional servers; alpha is the yearly probability that an escaping server is
-detected, after which it is standardised (escape = 0) and fined.
+spillover from CBEC to traditional servers; escape is a degree (the share of a server's
+operations outside supervision) and each year supervision brings the share alpha of what
+still escapes under customs (gradual standardisation), fining the server on it.
 """
 
 from __future__ import annotations
@@ -54,10 +55,9 @@ class VisionInformation(Mechanism):
         ctx.t_co = equations.customs_time(ctx.t_co, ctx.gamma, model.settings.context.t_co_min)
 
         rows = sv.active_rows()
-        escaping = rows[sv["escape"][rows]]
-        detected = escaping[model.rng.random(escaping.size) < ctx.alpha]
-        sv["escape"][detected] = False
-        sv["funds"][detected] -= p.penalty * sv["revenue"][detected]
+        standardised = ctx.alpha * sv["escape"][rows]  # share of operations brought under supervision
+        sv["escape"][rows] -= standardised
+        sv["funds"][rows] -= p.penalty * sv["revenue"][rows] * standardised
 
         kind = sv["kind"][rows]
         sd = p.growth_dispersion
@@ -83,7 +83,7 @@ class VisionInformation(Mechanism):
             "vision_index": vision / self.base_vision,
             "r_fixed": ctx.r_fixed,
             "customs_time": ctx.t_co,
-            "escape_share": safe_ratio(sv["escape"][es].sum(), es.size),
+            "escape_share": safe_ratio(sv["escape"][es].sum(), es.size),  # mean escape degree of ES servers
             "n_servers_ts": float((kind == TS).sum()),
             "n_servers_es": float((kind == ES).sum()),
         }

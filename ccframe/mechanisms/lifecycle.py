@@ -6,9 +6,9 @@ given. Ours (docs/ODD.md, "Entry, expansion and exit"), on last year's results:
 profitable suppliers grow a scale class, loss-makers shrink one, and a supplier
 exits when its funds run out or after ``exit_patience`` loss years in a row;
 entrants arrive in proportion to the cluster's profit rate. Servers enter likewise
-per kind and exit when their funds run out; an entrant server escapes supervision
-with the probability that an incumbent of its kind does now (it enters under the
-regime the government has brought the sector to).
+per kind and exit when their funds run out; an entrant server enters at its kind's
+current mean escape degree (it enters under the regime the government has brought
+the sector to).
 """
 
 from __future__ import annotations
@@ -96,8 +96,7 @@ class ProfitLifecycle(Mechanism):
             if count:
                 escaping = sv["escape"][own].mean()  # the kind's current practice (after this year's supervision)
                 model.add_servers(count, kind=kind, vision=cfg.vision0, funds=cfg.funds0,
-                                  transport_time=sv["transport_time"][own].mean(),
-                                  escape=rng.random(count) < escaping)
+                                  transport_time=sv["transport_time"][own].mean(), escape=escaping)
 
     @hookimpl
     def ccframe_collect_metrics(self, model, year: int) -> dict[str, float]:

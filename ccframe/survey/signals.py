@@ -107,14 +107,14 @@ def mean_server_vision(snap: Snapshot):
 
 @signal
 def supervised_share(snap: Snapshot):
-    """Cluster: share of servers that do not escape supervision (standardised practice, eq. 8)."""
+    """Cluster: 1 - servers' mean escape degree: the standardised share of operations (eq. 8)."""
     escape = snap.servers["escape"]
     return snap.everyone(1.0 - escape.mean() if escape.size else 1.0)
 
 
 @signal
 def supervised_share_es(snap: Snapshot):
-    """Cluster: share of CBEC servers under customs supervision (escape = 0, eq. 8)."""
+    """Cluster: 1 - CBEC servers' mean escape degree: their share under customs supervision (eq. 8)."""
     escape = snap.servers["escape"][snap.servers["kind"] == ES]
     return snap.everyone(1.0 - escape.mean() if escape.size else 1.0)
 

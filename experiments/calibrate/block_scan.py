@@ -1,0 +1,43 @@
+"""Scan overrides over the report's five seed blocks: which standard-model facts hold in how many.
+
+A transparent alternative to an Optuna study when one key is refitted after a rule change:
+each line of stdin is a set of Hydra overrides; for each, the default config runs with those
+overrides on root seeds 42..46 (10 replicates each, as experiments/paper_abm/run.py's block
+column) and the F1, F2, F5-F8 checks of ccframe/facts.py are printed per block (x = holds),
+with the block-mean CBEC/TS unit-revenue ratio and CBEC share by year. Example (issue #4)::
+
+    printf '%s\\n' export_choice.switch_rate=0.04 export_choice.switch_rate=0.06 \\
+        | python experiments/calibrate/block_scan.py
+"""
+
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+
+from ccframe import facts
+from ccframe.reproduction import means, run_overrides
+
+BLOCK_SEEDS = (42, 43, 44, 45, 46)
+
+
+def main() -> None:
+    for line in sys.stdin:
+        overrides = line.split()
+        tally: dict[str, str] = {}
+        ratio, share = [], []
+        for seed in BLOCK_SEEDS:
+            m = means(run_overrides(overrides, 10, seed))
+            ratio.append(m["unit_revenue_ratio"])
+            share.append(m["cbec_share"])
+            for fact in facts.STANDARD_FACTS:
+                result = fact(m)
+                tally[result.fact] = tally.get(result.fact, "") + ("x" if result.passed else ".")
+        print(" ".join(overrides) or "default", tally, flush=True)
+        print("  ratio", " ".join(f"{v:.3f}" for v in np.nanmean(ratio, 0)))
+        print("  share", " ".join(f"{v:.3f}" for v in np.nanmean(share, 0)))
+
+
+if __name__ == "__main__":
+    main()
