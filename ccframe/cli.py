@@ -77,12 +77,7 @@ def check_config_groups(overrides: list[str]) -> None:
     try:
         config = runner.compose([o.input_line for o in groups])
     except MissingConfigException as exc:
-        group = (exc.missing_cfg_file or "").rsplit("/", 1)
-        options = ", ".join(exc.options or []) or "none installed"
-        if len(group) == 2:
-            fail(f"{group[0]}: no such option {group[1]!r} (no such mechanism, scenario or task); "
-                 f"available: {options}", EXIT_CONFIG)
-        fail(" ".join(str(exc).split()), EXIT_CONFIG)
+        fail(preflight.missing_option(exc), EXIT_CONFIG)
     except Exception:  # noqa: BLE001 - anything else is reported by Hydra or the validator
         return
     try:

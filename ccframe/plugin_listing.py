@@ -14,7 +14,7 @@ from ccframe.plugins import CORE_SLOTS, PluginError, check_hooks, mechanism_regi
 
 def active_implementations(overrides: list[str]) -> dict[str, str]:
     """The implementation each slot gets from the config composed with ``overrides``."""
-    config = runner.compose(overrides)
+    config = runner.compose_checked(overrides)
     return {slot: node["impl"] for slot, node in config.items()
             if hasattr(node, "get") and node.get("impl") is not None}
 

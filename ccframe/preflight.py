@@ -41,7 +41,7 @@ def describe(exc: BaseException) -> str | None:
     if isinstance(exc, OverrideParseException):
         return f"malformed override: {_one_line(exc)}"
     if isinstance(exc, MissingConfigException):
-        return _one_line(exc)
+        return missing_option(exc)
     if isinstance(exc, OmegaConfBaseException):
         key = getattr(exc, "full_key", None)
         detail = _one_line(exc).split(" full_key:")[0]
@@ -52,6 +52,16 @@ def describe(exc: BaseException) -> str | None:
             detail = f"{detail}: {_one_line(cause).split(' full_key:')[0]}"
         return detail
     return None
+
+
+def missing_option(exc: Any) -> str:
+    """One line for Hydra's MissingConfigException: the group, the option asked for and the available ones."""
+    group = (exc.missing_cfg_file or "").rsplit("/", 1)
+    if len(group) == 2:
+        options = ", ".join(exc.options or []) or "none installed"
+        return (f"{group[0]}: no such option {group[1]!r} (no such mechanism, scenario or task; is the plugin "
+                f"that provides it installed?); available: {options}")
+    return _one_line(exc)
 
 
 def _inactive_slot(key: str) -> str | None:

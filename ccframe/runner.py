@@ -40,6 +40,48 @@ def compose(overrides: Sequence[str] = ()) -> DictConfig:
         return hydra_compose(config_name=CONFIG_NAME, overrides=list(overrides))
 
 
+def compose_checked(overrides: Sequence[str] = ()) -> DictConfig:
+    """:func:`compose` for the Python API: a config error is one :class:`~ccframe.params.ConfigError` line.
+
+    Worded as the CLI words it: a malformed or code-running override, a misspelt key, a
+    parameter of an inactive slot, and a ``+mechanism=...`` whose plugin is not installed
+    (Hydra would report the parameters set beside it as unknown keys) each say what to do.
+    """
+    from ccframe.params import ConfigError
+    from ccframe.preflight import describe, parse
+
+    overrides = list(overrides)
+    parse(overrides)
+    try:
+        return compose(overrides)
+    except Exception as exc:
+        message = describe(exc)
+        if message is None:
+            raise
+        raise ConfigError(_missing_group(overrides) or message) from None
+
+
+def _missing_group(overrides: list[str]) -> str | None:
+    """The error of the group overrides alone (``+mechanism=x`` of a plugin not installed), if they fail."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    from ccframe.params import ConfigError
+    from ccframe.preflight import describe
+
+    parsed = OverridesParser.create().parse_overrides(overrides)
+    groups = [o.input_line for o in parsed
+              if not o.is_sweep_override() and "." not in o.key_or_group and not o.is_delete()]
+    if len(groups) == len(parsed):
+        return None
+    try:
+        settings_from(compose(groups))
+    except ConfigError as exc:
+        return str(exc)
+    except Exception as exc:  # noqa: BLE001 - a Hydra error of the groups themselves
+        return describe(exc)
+    return None
+
+
 def settings_from(config: DictConfig) -> Settings:
     """Validate a composed config (raises :class:`ccframe.params.ConfigError`).
 
@@ -164,7 +206,7 @@ def simulate(overrides: Sequence[str] = (), progress: Progress | None = None) ->
     """
     from ccframe import outbox
 
-    config = compose(overrides)
+    config = compose_checked(overrides)
     settings = settings_from(config)
     if not settings.tracking.enabled:
         return run(settings, config, progress)

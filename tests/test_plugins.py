@@ -104,6 +104,39 @@ def test_parameters_of_an_inactive_plugin_slot_say_how_to_activate_it(ccframe_pl
         settings_from(compose(["+fragile.rate=0.25"]))
 
 
+@pytest.mark.parametrize("run", [small_run, lambda overrides: print_plugins_or_raise(overrides)],
+                         ids=["small_run", "plugins"])
+def test_the_python_api_words_a_config_error_in_one_line_as_the_cli_does(ccframe_plugin, run):
+    ccframe_plugin(plugin_module(Fragile))
+    with pytest.raises(ConfigError, match=r"^fragile\.rate: mechanism slot 'fragile' is not active, .*"
+                                          r"activate it with \+fragile\.impl=<boom>$"):
+        run(["fragile.rate=0.25"])
+    with pytest.raises(ConfigError, match=r"^yeras: unknown key .*to add a new key use \+yeras=\.\.\.$"):
+        run(["yeras=3"])
+
+
+def print_plugins_or_raise(overrides):
+    """``python -m ccframe plugins OVERRIDES``'s error line as a ConfigError (it prints it and returns 2)."""
+    import contextlib
+    import io
+
+    from ccframe.plugin_listing import print_plugins
+
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
+        status = print_plugins(overrides)
+    lines = err.getvalue().splitlines()
+    if status:
+        assert status == 2 and len(lines) == 1 and lines[0].startswith("ccframe: error: "), lines
+        raise ConfigError(lines[0].removeprefix("ccframe: error: "))
+
+
+def test_a_plugin_that_is_not_installed_is_named_by_the_python_api_beside_its_parameters():
+    with pytest.raises(ConfigError, match=r"not_installed") as error:
+        small_run(["+mechanism=not_installed", "not_installed.rate=0.5"])
+    assert "\n" not in str(error.value) and "unknown key" not in str(error.value)
+
+
 class Unmarked(CIFFund):
     name = "unmarked"
 
