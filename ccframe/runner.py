@@ -150,10 +150,10 @@ def run_job(settings: Settings, config: Any, job: Job, progress: Progress | None
         return resume.restore(earlier, job.folder, config, settings)
     uploader = None
     if settings.tracking.enabled:
-        from ccframe import tracking
+        from ccframe import multirun, tracking
 
         uploader = uploader_for(tracking.tracking_uri(settings.tracking.uri))
-        parent = tracking.parent_run_id(job.sweep_dir) if job.sweep_dir else None
+        parent = multirun.parent_run_id(job.sweep_dir) if job.sweep_dir else None
     else:
         stop_worker()
     try:
@@ -169,7 +169,7 @@ def run_job(settings: Settings, config: Any, job: Job, progress: Progress | None
     if digest:
         resume.mark_finished(digest, job.folder)
     if uploader:
-        tracking.write_manifest(settings, config, job.overrides, job.folder, parent)
+        tracking.write_manifest(settings, config, job.overrides, job.folder, parent, summary=result.summary)
         _upload(uploader, job)
     return result
 

@@ -3,8 +3,8 @@
 Embedded default: MLflow's own default store, a SQLite file ``mlflow.db`` in the
 working directory, with artifacts beside it (``mlruns/``); ``tracking.uri`` points at
 any MLflow server instead. A Hydra multirun becomes one parent run with a child run
-per job (see :class:`MultirunCallback`). MLflow is imported only here, and only when
-a run is logged.
+per job (see :mod:`ccframe.multirun`). MLflow is imported only when a run is logged, and
+this module imports little else, so the upload worker (:mod:`ccframe.uploader`) starts fast.
 """
 
 from __future__ import annotations
@@ -16,21 +16,18 @@ import sys
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
-
-from hydra.experimental.callback import Callback
-from omegaconf import DictConfig, OmegaConf
+from typing import TYPE_CHECKING, Any
 
 import ccframe
-from ccframe.outputs import artifact_files
-from ccframe.settings import Settings
 
-PARENT_RUN_FILE = ".mlflow_parent_run_id"
+if TYPE_CHECKING:
+    from ccframe.settings import Settings
 
 # A store that is down should cost a job seconds, not MLflow's default minutes of retries;
-# the run waits in the outbox instead (ccframe/outbox.py). A user's own setting wins.
+# the run waits in the outbox instead (ccframe/outbox.py). MLflow's usage telemetry (network
+# calls from the upload worker, often on offline cluster nodes) is off. A user's own setting wins.
 for _name, _value in (("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "2"), ("MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR", "1"),
-                      ("MLFLOW_HTTP_REQUEST_TIMEOUT", "30")):
+                      ("MLFLOW_HTTP_REQUEST_TIMEOUT", "30"), ("MLFLOW_DISABLE_TELEMETRY", "true")):
     os.environ.setdefault(_name, _value)
 COMPANIONS = ("sd", "ci_low", "ci_high")
 
@@ -145,6 +142,8 @@ class Tracker:
         for batch in _chunks(entries, MAX_METRICS_PER_BATCH):
             self.client.log_batch(run_id, metrics=batch, synchronous=True)
         if folder is not None:
+            from ccframe.outputs import artifact_files
+
             for path in artifact_files(folder):
                 parent = path.parent.relative_to(folder).as_posix()
                 self.client.log_artifact(run_id, str(path), None if parent == "." else parent)
@@ -176,14 +175,17 @@ RUN_KEY_TAG = "ccframe.run_key"
 
 
 def write_manifest(settings: Settings, config: Any, overrides: Sequence[str], folder: Path,
-                   parent_run_id: str | None = None, error: str | None = None) -> Path:
+                   parent_run_id: str | None = None, error: str | None = None, summary: Any = None) -> Path:
     """Record in ``folder`` everything needed to log the run, so it can be uploaded any time.
 
     Together with the files of :func:`ccframe.outputs.save_outputs` the folder is a
     complete record of the run: the upload needs nothing from the process that ran it.
+    The metric series of ``summary`` are kept here too, so the upload reads no Parquet.
     A run that failed while simulating has an ``error`` and no results. The run key,
     kept as a tag, makes the upload idempotent (see :func:`upload`).
     """
+    from omegaconf import OmegaConf
+
     folder.mkdir(parents=True, exist_ok=True)
     params = flatten(OmegaConf.to_container(config, resolve=True)) if config is not None else {}
     manifest = {
@@ -195,6 +197,7 @@ def write_manifest(settings: Settings, config: Any, overrides: Sequence[str], fo
         "params": params,
         "parent_run_id": parent_run_id,
         "error": error,
+        "metrics": metric_series(summary) if summary is not None else [],
     }
     path = folder / MANIFEST_FILE
     path.write_text(json.dumps(manifest, indent=1))
@@ -229,7 +232,7 @@ def upload(folder: Path) -> str:
         tracker.client.delete_run(run.info.run_id)  # half-made by an interrupted upload
     run_id = tracker.start(manifest["experiment"], manifest["run_name"],
                            {**manifest["tags"], RUN_KEY_TAG: key}, manifest["parent_run_id"])
-    tracker.log_result(run_id, manifest["params"], _metrics(folder), folder)
+    tracker.log_result(run_id, manifest["params"], [tuple(m) for m in manifest["metrics"]], folder)
     tracker.client.set_tag(run_id, COMPLETE_TAG, "1")
     tracker.finish(run_id, ok=manifest["error"] is None, error=manifest["error"])
     done.write_text(run_id)
@@ -239,89 +242,9 @@ def upload(folder: Path) -> str:
 COMPLETE_TAG = "ccframe.complete"
 
 
-def _metrics(folder: Path) -> list[tuple[str, float, int]]:
-    import polars as pl
-
-    from ccframe.outputs import SUMMARY_FILE
-
-    summary = folder / SUMMARY_FILE
-    return metric_series(pl.read_parquet(summary)) if summary.exists() else []
-
-
 def warn(message: str) -> None:
     """One warning line on stderr."""
     print(f"ccframe: warning: {message}", file=sys.stderr)
-
-
-class MultirunCallback(Callback):
-    """Makes a Hydra multirun one parent MLflow run whose children are its jobs.
-
-    The parent's id is left in the sweep folder for the jobs (which may run in other
-    processes, e.g. with the joblib launcher); at the end the parent gets a figure
-    comparing the jobs' scenario metrics.
-    """
-
-    def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
-        if not config.tracking.enabled:
-            return
-        sweep = Path(config.hydra.sweep.dir)
-        sweep.mkdir(parents=True, exist_ok=True)
-        overrides = list(OmegaConf.to_container(config.hydra.overrides.task))  # as typed, unresolved
-        try:
-            tracker = Tracker(config.tracking.uri)
-            run_id = tracker.start(config.tracking.experiment or config.scenario.name,
-                                   run_name(overrides), {"ccframe.sweep": " ".join(overrides),
-                                                         "ccframe.version": ccframe.__version__})
-        except Exception as exc:  # the jobs still run and keep their results locally
-            warn(f"tracking store unreachable, sweep not logged as a parent run: {exc}")
-            return
-        (sweep / PARENT_RUN_FILE).write_text(run_id)
-
-    def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
-        sweep = Path(config.hydra.sweep.dir)
-        marker = sweep / PARENT_RUN_FILE
-        if not marker.exists():
-            return
-        summaries = _job_summaries(sweep)
-        if summaries:
-            from ccframe.figures import plot_comparison
-
-            plot_comparison(summaries, list(config.scenario.metrics), sweep / "figures" / "comparison.png",
-                            f"{config.scenario.description}: {len(summaries)} jobs")
-        manifest = {"tracking_uri": tracking_uri(config.tracking.uri), "finish_run_id": marker.read_text().strip()}
-        (sweep / MANIFEST_FILE).write_text(json.dumps(manifest, indent=1))
-        from ccframe import outbox
-        from ccframe.uploader import uploader_for
-
-        outbox.enqueue(sweep)
-        try:
-            uploader_for(manifest["tracking_uri"]).upload(sweep)  # the worker that logged the jobs, if here
-        except Exception as exc:  # noqa: BLE001 - the parent is finished by a later sync
-            warn(f"tracking store unreachable, sweep's parent run left for python -m ccframe sync: "
-                 f"{' '.join(str(exc).split())[:300]}")
-            return
-        outbox.dequeue(sweep)
-
-
-def parent_run_id(sweep_dir: str) -> str | None:
-    """The id of the multirun's parent run, if the sweep has one."""
-    marker = Path(sweep_dir) / PARENT_RUN_FILE
-    return marker.read_text().strip() if marker.exists() else None
-
-
-def _job_summaries(sweep: Path) -> dict[str, Any]:
-    import polars as pl
-    import yaml
-
-    from ccframe.outputs import SUMMARY_FILE
-
-    summaries = {}
-    for path in sorted(sweep.glob(f"*/{SUMMARY_FILE}"), key=lambda p: int(p.parent.name)
-                       if p.parent.name.isdigit() else p.parent.name):
-        overrides_file = path.parent / ".hydra" / "overrides.yaml"
-        label = " ".join(yaml.safe_load(overrides_file.read_text())) if overrides_file.exists() else path.parent.name
-        summaries[label] = pl.read_parquet(path)
-    return summaries
 
 
 def log_virtual_survey(config: Mapping[str, Any], overrides: Sequence[str], paths: Any,

@@ -140,9 +140,8 @@ def _start() -> BackgroundUploader:
 
 
 def _preload() -> None:
-    """Import what an upload needs: MLflow, its SQL store, Polars and ccframe's tracking."""
+    """Import what an upload needs: MLflow, its SQL store and ccframe's tracking."""
     import mlflow  # noqa: F401
-    import polars  # noqa: F401
 
     import ccframe.tracking  # noqa: F401
 

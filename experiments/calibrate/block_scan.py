@@ -1,4 +1,4 @@
-"""Scan overrides over the report's five seed blocks: which standard-model facts hold in how many.
+r"""Scan overrides over the report's five seed blocks: which standard-model facts hold in how many.
 
 A transparent alternative to an Optuna study when one key is refitted after a rule change:
 each line of stdin is a set of Hydra overrides; for each, the default config runs with those
@@ -6,7 +6,7 @@ overrides on root seeds 42..46 (10 replicates each, as experiments/paper_abm/run
 column) and the F1, F2, F5-F8 checks of ccframe/facts.py are printed per block (x = holds),
 with the block-mean CBEC/TS unit-revenue ratio and CBEC share by year. Example (issue #4)::
 
-    printf '%s\\n' export_choice.switch_rate=0.04 export_choice.switch_rate=0.06 \\
+    printf '%s\n' export_choice.switch_rate=0.04 export_choice.switch_rate=0.06 \
         | python experiments/calibrate/block_scan.py
 """
 
@@ -23,6 +23,7 @@ BLOCK_SEEDS = (42, 43, 44, 45, 46)
 
 
 def main() -> None:
+    """Run every line of overrides on stdin over the five seed blocks and print the tallies."""
     for line in sys.stdin:
         overrides = line.split()
         tally: dict[str, str] = {}
