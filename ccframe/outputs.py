@@ -7,11 +7,12 @@ unreachable store; the same folder is then logged as the run's MLflow artifacts.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import polars as pl
-from omegaconf import OmegaConf
+if TYPE_CHECKING:
+    import polars as pl
 
-from ccframe.results import RunResult
+    from ccframe.results import RunResult
 
 CONFIG_FILE = "config.yaml"
 SUMMARY_FILE = "summary.parquet"
@@ -21,6 +22,8 @@ FIGURES_DIR = "figures"
 
 def save_outputs(result: RunResult, folder: Path) -> Path:
     """Write ``result``'s config and results into ``folder`` (created if needed); return it."""
+    from omegaconf import OmegaConf
+
     folder.mkdir(parents=True, exist_ok=True)
     if result.config is not None:
         (folder / CONFIG_FILE).write_text(OmegaConf.to_yaml(result.config, resolve=True))
@@ -44,6 +47,15 @@ def draw_figure(summary: pl.DataFrame, folder: Path, metrics: list[str], name: s
 
 
 def artifact_files(folder: Path) -> list[Path]:
-    """The files :func:`save_outputs` wrote in ``folder`` (not whatever else lives there)."""
-    names = [folder / CONFIG_FILE, folder / SUMMARY_FILE, folder / REPLICATES_FILE]
-    return [p for p in names if p.exists()] + sorted((folder / FIGURES_DIR).glob("*.png"))
+    """The files :func:`save_outputs` and :func:`draw_figure` wrote in ``folder`` (not whatever else lives there)."""
+    return data_files(folder) + figure_files(folder)
+
+
+def data_files(folder: Path) -> list[Path]:
+    """The config and results :func:`save_outputs` wrote in ``folder``."""
+    return [p for p in (folder / CONFIG_FILE, folder / SUMMARY_FILE, folder / REPLICATES_FILE) if p.exists()]
+
+
+def figure_files(folder: Path) -> list[Path]:
+    """The figures in ``folder``."""
+    return sorted((folder / FIGURES_DIR).glob("*.png"))

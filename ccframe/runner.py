@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import sys
 import tempfile
@@ -20,7 +21,7 @@ from ccframe.plugins import mechanism_registry
 from ccframe.results import RunResult, replicate_frame, summarise
 from ccframe.searchpath import CONFIG_MODULE, register_with_hydra
 from ccframe.settings import Settings, validate
-from ccframe.uploader import BackgroundUploader, stop_worker, uploader_for
+from ccframe.uploader import BackgroundUploader, UploadError, stop_worker, uploader_for
 
 CONFIG_NAME = "config"
 
@@ -164,12 +165,14 @@ def run_job(settings: Settings, config: Any, job: Job, progress: Progress | None
             _upload(uploader, job)
         raise
     save_outputs(result, job.folder)
+    if uploader:  # the worker logs the results while the figure is drawn
+        tracking.write_manifest(settings, config, job.overrides, job.folder, parent, summary=result.summary)
+        _upload(uploader, job, begin_only=True)
     if settings.tracking.figures:
         draw_figure(result.summary, job.folder, **figure_spec(settings))
     if digest:
         resume.mark_finished(digest, job.folder)
     if uploader:
-        tracking.write_manifest(settings, config, job.overrides, job.folder, parent, summary=result.summary)
         _upload(uploader, job)
     return result
 
@@ -181,12 +184,20 @@ def ccframe_version() -> str:
     return __version__
 
 
-def _upload(uploader: BackgroundUploader, job: Job) -> None:
-    """Upload the job's folder through the outbox: listed first, taken out once the store has it."""
+def _upload(uploader: BackgroundUploader, job: Job, begin_only: bool = False) -> None:
+    """Upload the job's folder through the outbox: listed first, taken out once the store has it.
+
+    With ``begin_only`` the folder is listed and the worker starts on all of it but the
+    figures; the next call waits for the whole upload.
+    """
     from ccframe import outbox
     from ccframe.tracking import warn
 
     outbox.enqueue(job.folder)
+    if begin_only:
+        with contextlib.suppress(UploadError):  # reported by the call that waits for the upload
+            uploader.begin(job.folder)
+        return
     try:
         uploader.upload(job.folder)
     except Exception as exc:

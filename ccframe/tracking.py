@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import ccframe
+from ccframe.outputs import data_files, figure_files
 
 if TYPE_CHECKING:
     from ccframe.settings import Settings
@@ -144,9 +145,13 @@ class Tracker:
         if folder is not None:
             from ccframe.outputs import artifact_files
 
-            for path in artifact_files(folder):
-                parent = path.parent.relative_to(folder).as_posix()
-                self.client.log_artifact(run_id, str(path), None if parent == "." else parent)
+            self.log_files(run_id, folder, artifact_files(folder))
+
+    def log_files(self, run_id: str, folder: Path, files: Iterable[Path]) -> None:
+        """Log ``files`` as artifacts at their paths relative to ``folder``."""
+        for path in files:
+            parent = path.parent.relative_to(folder).as_posix()
+            self.client.log_artifact(run_id, str(path), None if parent == "." else parent)
 
     def runs_with_key(self, experiment_id: str, key: str) -> list:
         """The live runs of an experiment tagged with ccframe run key ``key``."""
@@ -212,17 +217,18 @@ def upload(folder: Path) -> str:
     run key; the next upload deletes it and logs the run afresh, so the store ends up with
     one complete run per folder however often the upload is tried.
     """
+    return end_upload(folder, begin_upload(folder))
+
+
+def begin_upload(folder: Path) -> str:
+    """The part of :func:`upload` that needs no figures (done while the job draws them); return the run id."""
     done = folder / UPLOADED_FILE
     if done.exists():
         return done.read_text().strip()
     manifest = json.loads((folder / MANIFEST_FILE).read_text())
-    tracker = Tracker(manifest["tracking_uri"])
     if "finish_run_id" in manifest:  # a sweep's end: its parent gets the comparison figure
-        run_id = manifest["finish_run_id"]
-        tracker.log_result(run_id, {}, [], folder)
-        tracker.finish(run_id)
-        done.write_text(run_id)
-        return run_id
+        return manifest["finish_run_id"]
+    tracker = Tracker(manifest["tracking_uri"])
     experiment_id = tracker.experiment_id(manifest["experiment"])
     key = manifest["run_key"]
     for run in tracker.runs_with_key(experiment_id, key):
@@ -232,9 +238,22 @@ def upload(folder: Path) -> str:
         tracker.client.delete_run(run.info.run_id)  # half-made by an interrupted upload
     run_id = tracker.start(manifest["experiment"], manifest["run_name"],
                            {**manifest["tags"], RUN_KEY_TAG: key}, manifest["parent_run_id"])
-    tracker.log_result(run_id, manifest["params"], [tuple(m) for m in manifest["metrics"]], folder)
-    tracker.client.set_tag(run_id, COMPLETE_TAG, "1")
-    tracker.finish(run_id, ok=manifest["error"] is None, error=manifest["error"])
+    tracker.log_result(run_id, manifest["params"], [tuple(m) for m in manifest["metrics"]], None)
+    tracker.log_files(run_id, folder, data_files(folder))
+    return run_id
+
+
+def end_upload(folder: Path, run_id: str) -> str:
+    """The rest of :func:`upload`: the figures, then the run marked complete and finished."""
+    done = folder / UPLOADED_FILE
+    if done.exists():
+        return done.read_text().strip()
+    manifest = json.loads((folder / MANIFEST_FILE).read_text())
+    tracker = Tracker(manifest["tracking_uri"])
+    tracker.log_files(run_id, folder, figure_files(folder))
+    if "finish_run_id" not in manifest:
+        tracker.client.set_tag(run_id, COMPLETE_TAG, "1")
+    tracker.finish(run_id, ok=manifest.get("error") is None, error=manifest.get("error"))
     done.write_text(run_id)
     return run_id
 

@@ -9,15 +9,18 @@ jobs of a sweep pay for loading MLflow once. Tracking so costs a job little more
 the upload itself.
 
 ``python -m ccframe.uploader`` is the worker. It reads commands from its standard input,
-one per line: ``store URI`` (open that store now) and ``upload FOLDER`` (log the folder,
-answer ``ccframe-uploader: ok RUN_ID`` or ``ccframe-uploader: error MESSAGE`` on one line of
-standard output, where nothing else is written: MLflow's own prints go to standard error);
-end of input stops it.
+one per line: ``store URI`` (open that store now), ``upload FOLDER`` (log the folder), or
+``begin FOLDER`` (log all but its figures, while the job draws them) and later ``end FOLDER``
+(the figures, then the run is finished). It answers each but ``store`` with one line on
+standard output, ``ccframe-uploader: ok RUN_ID`` or ``ccframe-uploader: error MESSAGE``;
+nothing else is written there (MLflow's own prints go to standard error). End of input
+stops it.
 """
 
 from __future__ import annotations
 
 import atexit
+import os
 import queue
 import subprocess
 import sys
@@ -48,6 +51,7 @@ class BackgroundUploader:
         self._replies: queue.Queue[str | None] = queue.Queue()
         threading.Thread(target=self._read_replies, daemon=True).start()
         self._state = "new"  # then "opening" a store for a job, "idle" once that job is uploaded
+        self._begun: Path | None = None  # the folder a "begin" was sent for, its "end" not yet
 
     def _read_replies(self) -> None:
         for line in self._process.stdout:
@@ -65,19 +69,35 @@ class BackgroundUploader:
         self._state = "opening"
         return self
 
+    def begin(self, folder: Path) -> None:
+        """Have the worker log all of ``folder`` but its figures, while the job draws them."""
+        self._send(f"begin {folder}")
+        self._begun = folder
+
     def upload(self, folder: Path) -> str:
-        """Have the worker log ``folder`` and wait for it; return the run id."""
-        self._send(f"upload {folder}")
+        """Have the worker log ``folder`` (what :meth:`begin` left of it) and wait for it; return the run id."""
+        if self._begun == folder:
+            self._begun = None
+            self._reply()
+            self._send(f"end {folder}")
+        else:
+            self._send(f"upload {folder}")
+        run_id = self._reply()
+        self._state = "idle"
+        return run_id
+
+    def _reply(self) -> str:
+        """The worker's answer to the oldest command awaiting one: a run id, else :class:`UploadError`."""
         try:
             reply = self._replies.get(timeout=UPLOAD_TIMEOUT_S)
         except queue.Empty:
             self.stop(wait_s=0)
             raise UploadError(f"no answer from the tracking store in {UPLOAD_TIMEOUT_S} s") from None
-        self._state = "idle"
         if reply is None:
             raise UploadError(f"the upload worker stopped: {self._last_error()}")
         status, _, detail = reply.partition(" ")
         if status != "ok":
+            self._state = "idle"
             raise UploadError(detail)
         return detail
 
@@ -161,26 +181,35 @@ def _open_store(uri: str) -> None:
         pass
 
 
-def _upload(folder: Path) -> str:
-    """One reply line: ``ok RUN_ID`` or ``error MESSAGE``."""
-    from ccframe.tracking import upload
+def _carry_out(command: str, folder: Path, begun: dict[Path, str]) -> str:
+    """One reply line for ``begin``, ``end`` or ``upload`` of ``folder``: ``ok RUN_ID`` or ``error MESSAGE``."""
+    from ccframe import tracking
 
     try:
-        return f"ok {upload(folder)}"
+        if command == "begin":
+            run_id = begun[folder] = tracking.begin_upload(folder)
+        elif command == "end":
+            run_id = tracking.end_upload(folder, begun.pop(folder))
+        else:
+            run_id = tracking.upload(folder)
     except Exception as exc:  # noqa: BLE001 - reported to the job as one line
         return " ".join(f"error {type(exc).__name__}: {exc}".split())
+    return f"ok {run_id}"
 
 
 def main() -> int:
     """The worker: preload, then carry out commands from standard input until it ends."""
     replies, sys.stdout = sys.stdout, sys.stderr  # MLflow prints links to runs; keep them out of the replies
+    if hasattr(os, "nice"):
+        os.nice(10)  # yield the cores to the job while both work; the job waits idle for the upload
     _preload()
+    begun: dict[Path, str] = {}
     for line in sys.stdin:
         command, _, argument = line.strip().partition(" ")
         if command == "store":
             _open_store(argument)
-        elif command == "upload":
-            print(f"{REPLY_PREFIX}{_upload(Path(argument))}", file=replies, flush=True)
+        elif command in ("begin", "end", "upload"):
+            print(f"{REPLY_PREFIX}{_carry_out(command, Path(argument), begun)}", file=replies, flush=True)
     return 0
 
 
