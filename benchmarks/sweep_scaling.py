@@ -2,10 +2,9 @@
 
 Runs the same sweep (default: 16 jobs, ``seed=range(0,16)``, the full default run per job,
 tracking off) with Hydra's basic launcher and with ``hydra/launcher=joblib`` at each worker
-count (joblib's default loky workers, which start fresh interpreters, and its
-multiprocessing backend, whose workers are forked from the sweep's process with its imports
-done), alternating the variants so machine noise hits them alike, and prints a Markdown
-table of medians and the ratio to serial (issue #7's target: at most 0.6 with 2 workers).
+count, alternating the variants so machine noise hits them alike, each run in a fresh
+folder (so no job is resumed from an earlier run), and prints a Markdown table of medians
+and the ratio to serial (issue #7's target: at most 0.6 with 2 workers).
 
     python -m benchmarks.sweep_scaling --repeats 3 --workers 2
 """
@@ -34,14 +33,11 @@ def main() -> None:
     sweep = [sys.executable, "-m", "ccframe", "-m", f"seed=range(0,{options.jobs})", *options.overrides]
     variants = {"serial (basic launcher)": sweep}
     for workers in options.workers:
-        joblib = [*sweep, "hydra/launcher=joblib", f"hydra.launcher.n_jobs={workers}"]
-        variants[f"joblib, {workers} workers"] = joblib
-        variants[f"joblib, {workers} workers, forked (backend=multiprocessing)"] = [
-            *joblib, "hydra.launcher.backend=multiprocessing"]
+        variants[f"joblib, {workers} workers"] = [*sweep, "hydra/launcher=joblib", f"hydra.launcher.n_jobs={workers}"]
     times: dict[str, list[float]] = {name: [] for name in variants}
-    with tempfile.TemporaryDirectory() as cwd:
-        for _ in range(options.repeats):
-            for name, args in variants.items():
+    for _ in range(options.repeats):
+        for name, args in variants.items():
+            with tempfile.TemporaryDirectory() as cwd:
                 times[name].append(timed(args, cwd))
     serial = statistics.median(times["serial (basic launcher)"])
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; "

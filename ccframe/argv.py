@@ -44,3 +44,20 @@ def single_tracked_simulation(args: list[str]) -> bool:
     values = dict(o.lstrip("+").split("=", 1) for o in overrides_in(args) if "=" in o)
     return (values.get("task", "simulate") == "simulate"
             and values.get("tracking.enabled", "true").strip().lower() not in FALSE_WORDS)
+
+
+def parallel_workers(args: list[str]) -> int | None:
+    """How many jobs a multirun runs at once, if its launcher is not Hydra's serial one (None if serial)."""
+    if not multirun(args):
+        return None
+    values = dict(o.lstrip("+").split("=", 1) for o in overrides_in(args) if "=" in o)
+    if values.get("hydra/launcher", "basic") == "basic":
+        return None
+    import os
+
+    cores = os.cpu_count() or 1
+    try:
+        workers = int(values.get("hydra.launcher.n_jobs", -1))
+    except ValueError:
+        return cores
+    return workers if workers > 0 else max(1, cores + 1 + workers)  # joblib: -1 is all cores, -2 all but one
