@@ -125,6 +125,16 @@ def test_respondents_come_in_the_papers_mix():
     assert set(sample.filter(pl.col("agent") == "server")["position"]) == {1}  # only the ES server
 
 
+def test_a_cluster_with_too_few_agents_is_surveyed_whole_and_the_rest_come_from_the_others():
+    full = hand_made()  # three suppliers
+    shrunk = dataclasses.replace(full, suppliers={k: v[:1] for k, v in full.suppliers.items()})  # one left
+    instrument = Questionnaire(params(supplier_share=1.0, scale_mix=[0.2, 0.4, 0.4]))
+    sample = instrument.sample([shrunk, full, full, full], 8, np.random.default_rng(0))
+    assert sample.group_by("cluster").len().sort("cluster")["len"].to_list() == [1, 3, 2, 2]
+    with pytest.raises(ValueError, match="suppliers: 11 respondents wanted, only 10 agents"):
+        instrument.sample([shrunk, full, full, full], 11, np.random.default_rng(0))
+
+
 # -- a planted correlation comes back ----------------------------------------------------------------
 def test_the_pipeline_recovers_a_planted_latent_correlation():
     """Two simulated traits correlated 0.5 across agents, measured by three noisy five-point items each."""

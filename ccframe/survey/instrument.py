@@ -140,27 +140,34 @@ class Questionnaire(Mechanism):
 
         Suppliers are drawn without replacement with weights that give S1, S2, S3 the
         shares ``scale_mix`` (renormalised over the classes present), servers likewise
-        with ``es_share`` of CBEC servers.
+        with ``es_share`` of CBEC servers. A cluster with fewer agents of a kind than its
+        quota is surveyed whole, and the rest of that quota goes to the clusters with agents
+        to spare (see :func:`_allocate`).
         """
         p = self.params
         if not snapshots:
             raise ValueError("no simulated cluster to survey")
         quotas = np.full(len(snapshots), n // len(snapshots))
         quotas[: n % len(snapshots)] += 1
+        n_suppliers = np.array([int(round(quota * p.supplier_share)) for quota in quotas])
+        wanted = {SUPPLIER: n_suppliers, SERVER: quotas - n_suppliers}
+        population = {agent: [self._groups(snap, agent) for snap in snapshots] for agent in wanted}
+        counts = {agent: _allocate(wanted[agent], np.array([_eligible(*g).size for g in population[agent]]),
+                                   f"{agent}s") for agent in wanted}
         frames = []
-        for cluster, (snap, quota) in enumerate(zip(snapshots, quotas, strict=True)):
-            n_sup = int(round(quota * p.supplier_share))
-            counts = {SUPPLIER: n_sup, SERVER: int(quota) - n_sup}
-            for agent, count in counts.items():
-                if agent == SUPPLIER:
-                    groups, shares = snap.suppliers["scale_class"] - 1, np.asarray(p.scale_mix, dtype=float)
-                else:
-                    groups = (snap.servers["kind"] == ES).astype(np.int64)
-                    shares = np.array([1.0 - p.es_share, p.es_share])
-                chosen = _draw(groups, shares, count, rng, f"cluster {cluster}: {agent}s")
+        for cluster in range(len(snapshots)):
+            for agent in (SUPPLIER, SERVER):
+                chosen = _draw(*population[agent][cluster], int(counts[agent][cluster]), rng)
                 frames.append(pl.DataFrame({"cluster": np.full(chosen.size, cluster), "agent": agent,
                                             "position": chosen}))
         return pl.concat(frames).with_columns(pl.col("cluster").cast(pl.Int64), pl.col("position").cast(pl.Int64))
+
+    def _groups(self, snap: Snapshot, agent: str) -> tuple[np.ndarray, np.ndarray]:
+        """The sampling groups of a cluster's agents of one kind, and each group's share of respondents."""
+        if agent == SUPPLIER:
+            return snap.suppliers["scale_class"] - 1, np.asarray(self.params.scale_mix, dtype=float)
+        return (snap.servers["kind"] == ES).astype(np.int64), np.array([1.0 - self.params.es_share,
+                                                                         self.params.es_share])
 
     def perceive(self, snapshots: Sequence[Snapshot], sample: pl.DataFrame) -> dict[str, np.ndarray]:
         """Each item's signal as each sampled respondent sees it, transformed and signed."""
@@ -199,16 +206,40 @@ def _standardise(values: np.ndarray) -> np.ndarray:
     return np.nan_to_num((values - np.nanmean(values)) / sd)
 
 
-def _draw(groups: np.ndarray, shares: np.ndarray, count: int, rng: np.random.Generator, what: str) -> np.ndarray:
+def _weights(groups: np.ndarray, shares: np.ndarray) -> np.ndarray:
+    """Each agent's chance weight, so that groups come in ``shares`` (0 for a group with no share)."""
+    sizes = np.bincount(groups, minlength=shares.size)
+    return np.where(sizes[groups] > 0, shares[groups] / np.maximum(sizes[groups], 1), 0.0)
+
+
+def _eligible(groups: np.ndarray, shares: np.ndarray) -> np.ndarray:
+    """The agents that can be sampled (their group has a share)."""
+    return np.flatnonzero(_weights(groups, shares) > 0)
+
+
+def _allocate(wanted: np.ndarray, available: np.ndarray, what: str) -> np.ndarray:
+    """Respondents per cluster: as wanted, but a short cluster is surveyed whole, the rest spread.
+
+    The shortfall goes one by one, in cluster order, to the clusters with agents to spare.
+    """
+    counts = np.minimum(wanted, available)
+    short = int(wanted.sum() - counts.sum())
+    while short > 0:
+        spare = np.flatnonzero(counts < available)
+        if spare.size == 0:
+            raise ValueError(f"{what}: {int(wanted.sum())} respondents wanted, only {int(available.sum())} agents "
+                             "of the sampled kinds in all clusters; survey more clusters or fewer respondents")
+        extra = spare[:short]
+        counts[extra] += 1
+        short -= extra.size
+    return counts
+
+
+def _draw(groups: np.ndarray, shares: np.ndarray, count: int, rng: np.random.Generator) -> np.ndarray:
     """``count`` positions without replacement, group g weighted so groups come in ``shares``."""
     if count == 0:
         return np.zeros(0, dtype=np.int64)
-    sizes = np.bincount(groups, minlength=shares.size)
-    weights = np.where(sizes[groups] > 0, shares[groups] / np.maximum(sizes[groups], 1), 0.0)
-    available = int((weights > 0).sum())
-    if available < count:
-        raise ValueError(f"{what}: {count} respondents wanted, only {available} agents of the sampled kinds; "
-                         "survey more clusters or fewer respondents")
+    weights = _weights(groups, shares)
     return rng.choice(groups.size, size=count, replace=False, p=weights / weights.sum())
 
 
