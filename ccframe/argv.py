@@ -13,6 +13,9 @@ VALUE_FLAGS = {"--config-path", "-cp", "--config-name", "-cn", "--config-dir", "
 NO_PREFLIGHT = {"--help", "-h", "--hydra-help", "--cfg", "-c", "--info", "-i", "--shell-completion", "-sc",
                 "--config-path", "-cp", "--config-name", "-cn", "--config-dir", "-cd", "--experimental-rerun"}
 
+#: Every flag Hydra's command line takes (its others are overrides: ``key=value``).
+FLAGS = VALUE_FLAGS | NO_PREFLIGHT | {"--version", "--resolve", "--run", "-r", "--multirun", "-m"}
+
 FALSE_WORDS = {"false", "no", "off", "0"}
 
 
@@ -29,6 +32,19 @@ def overrides_in(args: list[str]) -> list[str]:
     return overrides
 
 
+def unknown_flag(args: list[str]) -> str | None:
+    """The first argument that looks like a flag but is none of Hydra's (argparse would print its usage)."""
+    skip = False
+    for arg in args:
+        if skip:
+            skip = False
+        elif arg in VALUE_FLAGS:
+            skip = arg not in ("--info", "-i")
+        elif arg.startswith("-") and arg.split("=", 1)[0] not in FLAGS:
+            return arg
+    return None
+
+
 def multirun(args: list[str]) -> bool:
     """Whether the command line asks for a multirun (a sweep)."""
     return "-m" in args or "--multirun" in args
@@ -41,7 +57,7 @@ def single_tracked_simulation(args: list[str]) -> bool:
     """
     if args[:1] and args[0] in SUBCOMMANDS or multirun(args) or NO_PREFLIGHT.intersection(args):
         return False
-    values = dict(o.lstrip("+").split("=", 1) for o in overrides_in(args) if "=" in o)
+    values = _values(args)
     return (values.get("task", "simulate") == "simulate"
             and values.get("tracking.enabled", "true").strip().lower() not in FALSE_WORDS)
 
@@ -50,7 +66,7 @@ def parallel_workers(args: list[str]) -> int | None:
     """How many jobs a multirun runs at once, if its launcher is not Hydra's serial one (None if serial)."""
     if not multirun(args):
         return None
-    values = dict(o.lstrip("+").split("=", 1) for o in overrides_in(args) if "=" in o)
+    values = _values(args)
     if values.get("hydra/launcher", "basic") == "basic":
         return None
     import os
@@ -61,3 +77,8 @@ def parallel_workers(args: list[str]) -> int | None:
     except ValueError:
         return cores
     return workers if workers > 0 else max(1, cores + 1 + workers)  # joblib: -1 is all cores, -2 all but one
+
+
+def _values(args: list[str]) -> dict[str, str]:
+    """The overrides' keys and values as typed (``+`` dropped), the last one winning."""
+    return dict(o.lstrip("+").split("=", 1) for o in overrides_in(args) if "=" in o)

@@ -18,10 +18,10 @@ from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
 from ccframe import preflight, runner, sweep_failures, tasks
-from ccframe.argv import NO_PREFLIGHT, multirun, overrides_in, parallel_workers
+from ccframe.argv import NO_PREFLIGHT, multirun, overrides_in, parallel_workers, unknown_flag
 from ccframe.model import MechanismError, ModelError
 from ccframe.params import ConfigError
-from ccframe.plugins import PluginError, config_searchpath, get_plugin_manager
+from ccframe.plugins import PluginError, get_plugin_manager
 from ccframe.searchpath import register_with_hydra
 
 EXIT_CONFIG = 2
@@ -57,50 +57,6 @@ def app(config: DictConfig) -> None:
         sweep_failures.record(job.folder, str(exc))
 
 
-def check_config_groups(overrides: list[str]) -> None:
-    """Fail in one line when an override names a config group or option that does not exist.
-
-    Hydra would report it over several lines, or as an unknown key further on; the usual
-    cause is a plugin that is not installed (``+mechanism=...``), so say what is available.
-    Only the group overrides (no dotted keys, no sweeps) are composed for this check.
-    """
-    from hydra.core.override_parser.overrides_parser import OverridesParser
-    from hydra.errors import HydraException, MissingConfigException
-
-    try:
-        parsed = OverridesParser.create().parse_overrides(overrides)
-    except HydraException:
-        return  # Hydra reports a malformed override itself
-    groups = [o for o in parsed if not o.is_sweep_override() and "." not in o.key_or_group and not o.is_delete()]
-    if all(_option_file_exists(o.key_or_group, str(o.value())) for o in groups):
-        return  # the common case, decided without composing
-    try:
-        config = runner.compose([o.input_line for o in groups])
-    except MissingConfigException as exc:
-        fail(preflight.missing_option(exc), EXIT_CONFIG)
-    except Exception:  # noqa: BLE001 - anything else is reported by Hydra or the validator
-        return
-    try:
-        runner.settings_from(config)
-    except ConfigError as exc:
-        fail(str(exc), EXIT_CONFIG)
-
-
-def _option_file_exists(group: str, option: str) -> bool:
-    """Whether ``<group>/<option>.yaml`` is in ccframe's config or an installed plugin's."""
-    from importlib.resources import files
-
-    packages = [runner.CONFIG_MODULE] + [p.removeprefix("pkg://") for p in config_searchpath()
-                                         if p.startswith("pkg://")]
-    for package in packages:
-        try:
-            if files(package).joinpath(group, f"{option}.yaml").is_file():
-                return True
-        except ModuleNotFoundError:
-            continue
-    return group.startswith("hydra/")  # Hydra's own groups (launchers, sweepers) live elsewhere
-
-
 def main() -> None:
     """Entry point of ``python -m ccframe`` and the ``ccframe`` script."""
     args = sys.argv[1:]
@@ -116,10 +72,13 @@ def main() -> None:
         sys.exit(check_command(args[1:]))
     share_cores(parallel_workers(args))
     try:
+        refuse_unknown_flag(args)
         get_plugin_manager()  # a broken installed plugin is one line here, not a Hydra traceback
         overrides = overrides_in(args)
         preflight.parse(overrides)
-        check_config_groups(overrides)
+        message = preflight.group_error(overrides)
+        if message:
+            fail(message, EXIT_CONFIG)
         register_with_hydra()
         if multirun(args) and not NO_PREFLIGHT.intersection(args):
             preflight.check(overrides, multirun=True)  # every job, before the sweep starts
@@ -141,9 +100,18 @@ def share_cores(workers: int | None) -> None:
         os.environ.setdefault("POLARS_MAX_THREADS", str(max(1, (os.cpu_count() or 1) // workers)))
 
 
+def refuse_unknown_flag(args: list[str]) -> None:
+    """One line for an argument that looks like a flag but is none of Hydra's (argparse prints its usage)."""
+    flag = unknown_flag(args)
+    if flag:
+        raise ConfigError(f"{flag!r}: no such option; ccframe takes overrides key=value and Hydra's flags "
+                          "(python -m ccframe --help)")
+
+
 def check_command(args: list[str]) -> int:
     """``python -m ccframe check [-m] OVERRIDES``: validate every job without running any."""
     try:
+        refuse_unknown_flag(args)
         jobs = preflight.check(overrides_in(args), multirun=multirun(args))
     except (ConfigError, PluginError) as exc:
         print(f"ccframe: error: {exc}", file=sys.stderr)

@@ -80,6 +80,43 @@ def _one_line(exc: BaseException) -> str:
     return " ".join(str(exc).split())
 
 
+def group_error(overrides: list[str]) -> str | None:
+    """The one-line error of the config-group overrides alone, if they name an option that is not there.
+
+    Hydra would report ``+mechanism=x`` of a plugin that is not installed over several lines,
+    or as unknown keys for the parameters set beside it; the group overrides (no dotted keys,
+    no sweeps) are composed on their own to say what is available. None when every option
+    file exists (decided without composing) or the groups compose and validate.
+    """
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+    from hydra.errors import HydraException
+
+    from ccframe.runner import compose, settings_from
+
+    try:
+        parsed = OverridesParser.create().parse_overrides(overrides)
+    except HydraException:
+        return None  # a malformed override is reported where overrides are parsed
+    groups = [o for o in parsed if not o.is_sweep_override() and "." not in o.key_or_group and not o.is_delete()]
+    if all(_option_exists(o.key_or_group, str(o.value())) for o in groups):
+        return None
+    try:
+        settings_from(compose([o.input_line for o in groups]))
+    except ConfigError as exc:
+        return str(exc)
+    except Exception as exc:  # noqa: BLE001 - a Hydra error of the groups themselves
+        return describe(exc)
+    return None
+
+
+def _option_exists(group: str, option: str) -> bool:
+    """Whether ``<group>/<option>.yaml`` is in ccframe's config or an installed plugin's."""
+    if group.startswith("hydra/"):
+        return True  # Hydra's own groups (launchers, sweepers) live elsewhere
+    return any(_has_folder(package, group) and files(package).joinpath(group, f"{option}.yaml").is_file()
+               for package in _config_packages())
+
+
 def parse(overrides: list[str]) -> list[Any]:
     """Parse Hydra overrides, refusing malformed ones and those that would run code."""
     from hydra.core.override_parser.overrides_parser import OverridesParser
@@ -110,7 +147,7 @@ def _check_group_choice(override: Any) -> None:
     if override.is_delete():
         values = [v for v in values if v is not None]
     flat = [v for value in values for v in (value if isinstance(value, list) else [value])]
-    if not all(isinstance(v, str) for v in flat):
+    if not all(isinstance(v, str) and "${" not in v for v in flat):  # Hydra asserts on an interpolation
         raise ConfigError(f"{name}: a config group, choose an option by name (available: "
                           f"{', '.join(_group_options(name)) or 'none'}), got {override.input_line.split('=', 1)[-1]}")
 

@@ -49,7 +49,7 @@ def compose_checked(overrides: Sequence[str] = ()) -> DictConfig:
     (Hydra would report the parameters set beside it as unknown keys) each say what to do.
     """
     from ccframe.params import ConfigError
-    from ccframe.preflight import describe, parse
+    from ccframe.preflight import describe, group_error, parse
 
     overrides = list(overrides)
     parse(overrides)
@@ -59,28 +59,7 @@ def compose_checked(overrides: Sequence[str] = ()) -> DictConfig:
         message = describe(exc)
         if message is None:
             raise
-        raise ConfigError(_missing_group(overrides) or message) from None
-
-
-def _missing_group(overrides: list[str]) -> str | None:
-    """The error of the group overrides alone (``+mechanism=x`` of a plugin not installed), if they fail."""
-    from hydra.core.override_parser.overrides_parser import OverridesParser
-
-    from ccframe.params import ConfigError
-    from ccframe.preflight import describe
-
-    parsed = OverridesParser.create().parse_overrides(overrides)
-    groups = [o.input_line for o in parsed
-              if not o.is_sweep_override() and "." not in o.key_or_group and not o.is_delete()]
-    if len(groups) == len(parsed):
-        return None
-    try:
-        settings_from(compose(groups))
-    except ConfigError as exc:
-        return str(exc)
-    except Exception as exc:  # noqa: BLE001 - a Hydra error of the groups themselves
-        return describe(exc)
-    return None
+        raise ConfigError(group_error(overrides) or message) from None
 
 
 def settings_from(config: DictConfig) -> Settings:

@@ -7,7 +7,7 @@ import string
 import sys
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from ccframe import cli
@@ -85,6 +85,7 @@ def test_a_thousand_random_overrides_are_accepted_or_refused_in_one_line(overrid
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow,
                                                                  HealthCheck.function_scoped_fixture])
 @given(override=overrides.filter(lambda o: not any(word in o for word in PINNED_OR_COSTLY)))
+@example(override="-=0")  # looks like a flag: Hydra's argparse would print its usage
 def test_random_overrides_on_a_real_run_end_in_a_result_or_one_clean_line(override, tmp_path):
     checked = cli_entry("check", override)[0]
     status, out, err = cli_entry(override, "years=1", "replicates=1", "tracking.enabled=false",
