@@ -75,11 +75,10 @@ def _job_summaries(sweep: Path) -> dict[str, Any]:
     import polars as pl
     import yaml
 
-    from ccframe.outputs import SUMMARY_FILE
+    from ccframe.outputs import SUMMARY_FILE, job_files
 
     summaries = {}
-    for path in sorted(sweep.glob(f"*/{SUMMARY_FILE}"), key=lambda p: int(p.parent.name)
-                       if p.parent.name.isdigit() else p.parent.name):
+    for path in job_files(sweep, SUMMARY_FILE):
         overrides_file = path.parent / ".hydra" / "overrides.yaml"
         label = " ".join(yaml.safe_load(overrides_file.read_text())) if overrides_file.exists() else path.parent.name
         summaries[label] = pl.read_parquet(path)

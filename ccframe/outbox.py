@@ -24,14 +24,23 @@ def outbox_dir(root: Path | None = None) -> Path:
     return (root or Path.cwd()) / STATE_DIR / OUTBOX
 
 
+def write_entry(entry: Path, folder: Path) -> Path:
+    """Record ``folder`` in the state file ``entry``, atomically: an entry is whole or absent."""
+    entry.parent.mkdir(parents=True, exist_ok=True)
+    temporary = entry.with_suffix(f".{os.getpid()}.tmp")
+    temporary.write_text(json.dumps({"folder": str(folder.resolve())}))
+    os.replace(temporary, entry)
+    return entry
+
+
+def read_entry(entry: Path) -> Path:
+    """The folder recorded in ``entry`` (see :func:`write_entry`)."""
+    return Path(json.loads(entry.read_text())["folder"])
+
+
 def enqueue(folder: Path, root: Path | None = None) -> Path:
     """List ``folder`` (a run folder with a manifest) as waiting for upload; return its entry."""
-    entry = outbox_dir(root) / f"{_name(folder)}.json"
-    entry.parent.mkdir(parents=True, exist_ok=True)
-    temporary = entry.with_suffix(".tmp")
-    temporary.write_text(json.dumps({"folder": str(folder.resolve())}))
-    os.replace(temporary, entry)  # atomic: an entry is whole or absent
-    return entry
+    return write_entry(outbox_dir(root) / f"{_name(folder)}.json", folder)
 
 
 def dequeue(folder: Path, root: Path | None = None) -> None:
@@ -42,7 +51,7 @@ def dequeue(folder: Path, root: Path | None = None) -> None:
 def pending(root: Path | None = None) -> list[Path]:
     """The run folders waiting for upload, oldest first."""
     entries = sorted(outbox_dir(root).glob("*.json"), key=lambda p: p.stat().st_mtime)
-    return [Path(json.loads(entry.read_text())["folder"]) for entry in entries]
+    return [read_entry(entry) for entry in entries]
 
 
 def _name(folder: Path) -> str:

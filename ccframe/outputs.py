@@ -59,3 +59,12 @@ def data_files(folder: Path) -> list[Path]:
 def figure_files(folder: Path) -> list[Path]:
     """The figures in ``folder``."""
     return sorted((folder / FIGURES_DIR).glob("*.png"))
+
+
+def job_files(sweep: Path, name: str) -> list[Path]:
+    """The file ``name`` of each job folder of a sweep that has it, in job order (0, 1, ..., 10, ...)."""
+    def order(path: Path) -> tuple[bool, int, str]:
+        job = path.parent.name
+        return (not job.isdigit(), int(job) if job.isdigit() else 0, job)
+
+    return sorted(sweep.glob(f"*/{name}"), key=order)

@@ -13,14 +13,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import shutil
 from pathlib import Path
 from typing import Any
 
 from omegaconf import OmegaConf
 
-from ccframe.outbox import STATE_DIR
+from ccframe.outbox import STATE_DIR, read_entry, write_entry
 
 FINISHED = "finished"
 #: Keys that say how to run, not what: they do not change a job's results.
@@ -44,11 +43,7 @@ def _entry(digest: str, root: Path | None) -> Path:
 
 def mark_finished(digest: str, folder: Path, root: Path | None = None) -> None:
     """Record that the job with hash ``digest`` kept its results in ``folder``."""
-    entry = _entry(digest, root)
-    entry.parent.mkdir(parents=True, exist_ok=True)
-    temporary = entry.with_suffix(f".{os.getpid()}.tmp")
-    temporary.write_text(json.dumps({"folder": str(folder.resolve())}))
-    os.replace(temporary, entry)  # atomic: a job is recorded whole or not at all
+    write_entry(_entry(digest, root), folder)  # atomic: a job is recorded whole or not at all
 
 
 def finished_folder(digest: str, root: Path | None = None) -> Path | None:
@@ -58,7 +53,7 @@ def finished_folder(digest: str, root: Path | None = None) -> Path | None:
     entry = _entry(digest, root)
     if not entry.exists():
         return None
-    folder = Path(json.loads(entry.read_text())["folder"])
+    folder = read_entry(entry)
     return folder if (folder / SUMMARY_FILE).exists() and (folder / REPLICATES_FILE).exists() else None
 
 

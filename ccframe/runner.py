@@ -146,7 +146,7 @@ def run_job(settings: Settings, config: Any, job: Job, progress: Progress | None
     save_outputs(result, job.folder)
     if uploader:  # the worker logs the results while the figure is drawn
         tracking.write_manifest(settings, config, job.overrides, job.folder, parent, summary=result.summary)
-        _upload(uploader, job, begin_only=True)
+        _begin_upload(uploader, job)
     if settings.tracking.figures:
         draw_figure(result.summary, job.folder, **figure_spec(settings))
     if digest:
@@ -163,20 +163,21 @@ def ccframe_version() -> str:
     return __version__
 
 
-def _upload(uploader: BackgroundUploader, job: Job, begin_only: bool = False) -> None:
-    """Upload the job's folder through the outbox: listed first, taken out once the store has it.
+def _begin_upload(uploader: BackgroundUploader, job: Job) -> None:
+    """List the job's folder in the outbox and have the worker start on all of it but the figures."""
+    from ccframe import outbox
 
-    With ``begin_only`` the folder is listed and the worker starts on all of it but the
-    figures; the next call waits for the whole upload.
-    """
+    outbox.enqueue(job.folder)
+    with contextlib.suppress(UploadError):  # reported by _upload, which waits for the upload
+        uploader.begin(job.folder)
+
+
+def _upload(uploader: BackgroundUploader, job: Job) -> None:
+    """Upload the job's folder through the outbox: listed first, taken out once the store has it."""
     from ccframe import outbox
     from ccframe.tracking import warn
 
     outbox.enqueue(job.folder)
-    if begin_only:
-        with contextlib.suppress(UploadError):  # reported by the call that waits for the upload
-            uploader.begin(job.folder)
-        return
     try:
         uploader.upload(job.folder)
     except Exception as exc:

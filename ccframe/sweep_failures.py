@@ -14,6 +14,8 @@ from typing import Any
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
+from ccframe.outputs import job_files
+
 FAILED_FILE = "job_failed.txt"
 
 _failed_jobs: list[str] = []
@@ -40,9 +42,7 @@ class FailedJobsCallback(Callback):
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         sweep = Path(config.hydra.sweep.dir)
-        notes = sorted(sweep.glob(f"*/{FAILED_FILE}"), key=lambda p: (not p.parent.name.isdigit(),
-                                                                       int(p.parent.name) if p.parent.name.isdigit()
-                                                                       else 0, p.parent.name))
+        notes = job_files(sweep, FAILED_FILE)
         if not notes:
             return
         jobs = len(list(sweep.glob("*/.hydra")))

@@ -125,9 +125,8 @@ class Tracker:
         run = self.client.create_run(self.experiment_id(experiment), run_name=name, tags=tags)
         return run.info.run_id
 
-    def log_result(self, run_id: str, params: Mapping[str, str],
-                   metrics: Iterable[tuple[str, float, int]], folder: Path | None) -> None:
-        """Params and metric series in batches within MLflow's limits, then the run's files."""
+    def log_result(self, run_id: str, params: Mapping[str, str], metrics: Iterable[tuple[str, float, int]]) -> None:
+        """Params and metric series in batches within MLflow's limits."""
         from mlflow.entities import Metric, Param
         from mlflow.utils.validation import (
             MAX_METRICS_PER_BATCH,
@@ -142,10 +141,6 @@ class Tracker:
         entries = [Metric(k, v, timestamp, step) for k, v, step in metrics]
         for batch in _chunks(entries, MAX_METRICS_PER_BATCH):
             self.client.log_batch(run_id, metrics=batch, synchronous=True)
-        if folder is not None:
-            from ccframe.outputs import artifact_files
-
-            self.log_files(run_id, folder, artifact_files(folder))
 
     def log_files(self, run_id: str, folder: Path, files: Iterable[Path]) -> None:
         """Log ``files`` as artifacts at their paths relative to ``folder``."""
@@ -238,7 +233,7 @@ def begin_upload(folder: Path) -> str:
         tracker.client.delete_run(run.info.run_id)  # half-made by an interrupted upload
     run_id = tracker.start(manifest["experiment"], manifest["run_name"],
                            {**manifest["tags"], RUN_KEY_TAG: key}, manifest["parent_run_id"])
-    tracker.log_result(run_id, manifest["params"], [tuple(m) for m in manifest["metrics"]], None)
+    tracker.log_result(run_id, manifest["params"], [tuple(m) for m in manifest["metrics"]])
     tracker.log_files(run_id, folder, data_files(folder))
     return run_id
 
@@ -289,9 +284,8 @@ def log_virtual_survey(config: Mapping[str, Any], overrides: Sequence[str], path
             "ccframe.version": ccframe.__version__}
     run_id = tracker.start(config["tracking"]["experiment"] or "virtual_survey", run_name(overrides), tags)
     try:
-        tracker.log_result(run_id, flatten(config), metrics, None)
-        for path in sorted([*folder.glob("*.parquet"), *folder.glob("*.png")]):
-            tracker.client.log_artifact(run_id, str(path))
+        tracker.log_result(run_id, flatten(config), metrics)
+        tracker.log_files(run_id, folder, sorted([*folder.glob("*.parquet"), *folder.glob("*.png")]))
     except BaseException as exc:
         tracker.finish(run_id, ok=False, error=f"{type(exc).__name__}: {exc}")
         raise

@@ -225,7 +225,7 @@ def _log(config: DictConfig, job: Any, task: SemTask, outcome: dict[str, Any], f
         if "Table 8: hypothesis verdicts" in report.tables:
             verdicts = report.tables["Table 8: hypothesis verdicts"]
             metrics.append(("hypotheses_supported", float((verdicts["verdict"] == "supported").sum()), 0))
-        tracker.log_result(run_id, params, metrics, None)
+        tracker.log_result(run_id, params, metrics)
         tracker.client.log_artifacts(run_id, str(folder), OUTPUT_DIR)
         tracker.finish(run_id)
     except Exception as exc:  # noqa: BLE001 - an unreachable store costs a warning, never the results

@@ -81,13 +81,13 @@ class Objective:
                                 ctrans=TRIAL_CTRANS, iexp=TRIAL_IEXP)
         except ModelError as exc:  # the cluster died out (no supplier left): the worst outcome, not a gap
             self.tracker.log_result(run_id, {k: f"{v:.6g}" for k, v in values.items()},
-                                    [("loss", COLLAPSE_LOSS, 0)], None)
+                                    [("loss", COLLAPSE_LOSS, 0)])
             self.tracker.finish(run_id, ok=False, error=f"{type(exc).__name__}: {exc}")
             trial.set_user_attr("collapsed", str(exc))
             return COLLAPSE_LOSS
         for r in design.facts:
             trial.set_user_attr(r.fact, bool(r.passed))
-        self.tracker.log_result(run_id, {k: f"{v:.6g}" for k, v in values.items()}, fact_metrics(design.facts), None)
+        self.tracker.log_result(run_id, {k: f"{v:.6g}" for k, v in values.items()}, fact_metrics(design.facts))
         self.tracker.finish(run_id)
         return design.loss
 
@@ -142,7 +142,7 @@ def main(argv: list[str] | None = None) -> None:
           f"{sum(r.passed for r in check.facts)}/8 facts pass", file=sys.stderr)
     tracker.log_result(parent, {k: f"{v:.6g}" for k, v in best.params.items()}
                        | {"best_trial": str(best.number), "trials": str(len(study.trials))},
-                       fact_metrics(check.facts) + [("best_trial_loss", best.value, 0)], None)
+                       fact_metrics(check.facts) + [("best_trial_loss", best.value, 0)])
     tracker.finish(parent)
 
     if args.write:

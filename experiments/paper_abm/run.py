@@ -158,13 +158,13 @@ def log_to_mlflow(main: DesignResult, blocks: list[DesignResult], files: list[Pa
     for name, result in runs_of(main).items():
         child = tracker.start("paper_abm", name, {"ccframe.overrides": name}, parent_run_id=parent)
         params = flatten(OmegaConf.to_container(result.config, resolve=True))
-        tracker.log_result(child, params, metric_series(result.summary), None)
+        tracker.log_result(child, params, metric_series(result.summary))
         tracker.finish(child)
     metrics = [(f"pass_{f.fact}", float(f.passed), 0) for f in main.facts]
     metrics += [(f"blocks_pass_{f.fact}", float(sum(next(g for g in b.facts if g.fact == f.fact).passed
                                                      for b in blocks)), 0) for f in main.facts]
     metrics += [("facts_passed", float(sum(f.passed for f in main.facts)), 0)]
-    tracker.log_result(parent, {"blocks": ",".join(map(str, BLOCK_SEEDS))}, metrics, None)
+    tracker.log_result(parent, {"blocks": ",".join(map(str, BLOCK_SEEDS))}, metrics)
     for path in files:
         tracker.client.log_artifact(parent, str(path))
     tracker.finish(parent)

@@ -169,7 +169,7 @@ def log_to_mlflow(study: dict, indices: pl.DataFrame, files: list[Path]) -> str:
               **{f"range.{p['key']}": f"[{p['low']}, {p['high']}]" for p in study["parameters"]}}
     metrics = [(f"{index}.{row['output'].replace('@', '.y')}.{row['parameter']}", row[index], 0)
                for row in indices.iter_rows(named=True)]
-    tracker.log_result(run_id, params, metrics, None)
+    tracker.log_result(run_id, params, metrics)
     for path in files:
         tracker.client.log_artifact(run_id, str(path))
     tracker.finish(run_id)
