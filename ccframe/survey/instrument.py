@@ -175,12 +175,11 @@ class Questionnaire(Mechanism):
         perceived = {item.name: np.empty(sample.height) for item in items}
         clusters, agents, positions = (sample[c].to_numpy() for c in ("cluster", "agent", "position"))
         for cluster, snap in enumerate(snapshots):
-            for agent, side in ((SUPPLIER, 0), (SERVER, 1)):
-                here = np.flatnonzero((clusters == cluster) & (agents == agent))
-                if here.size == 0:
-                    continue
-                for item in items:
-                    values = self.signals[item.signal](snap)[side]
+            sides = [np.flatnonzero((clusters == cluster) & (agents == agent)) for agent in (SUPPLIER, SERVER)]
+            if not any(here.size for here in sides):
+                continue
+            for item in items:  # a signal gives both sides at once: what suppliers and servers see
+                for here, values in zip(sides, self.signals[item.signal](snap), strict=True):
                     perceived[item.name][here] = values[positions[here]]
         for item in items:
             perceived[item.name] = item.direction * TRANSFORMS[item.transform](perceived[item.name])
