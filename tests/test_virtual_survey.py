@@ -208,6 +208,10 @@ def test_attaching_the_questionnaire_changes_nothing_in_the_model():
     ("survey.items.C17.direction=2", r"^survey\.items\.C17\.direction: must be 1 or -1, got 2$"),
     ("survey.answers=[0.5,0.5]", r"^survey\.answers: expected 5 non-negative shares summing to 1"),
     ("survey.wave_year=30", r"^survey\.wave_year: must be -1 or at most years \(10\), got 30$"),
+    ("+survey.items.C17.noise=-1", r"^survey\.items\.C17\.noise: must be in \[0, inf\), got -1"),
+    ("+survey.items.C17.colour=red", r"^survey\.items\.C17\.colour: unknown key; allowed keys are direction, noise, "),
+    ("survey.items.C17.transform=sqrt", r"^survey\.items\.C17\.transform: must be one of identity, log, signed_log"),
+    ("~survey.items.C17.signal", r"^survey\.items\.C17\.signal: missing; "),
 ])
 def test_a_bad_item_mapping_is_one_line_naming_the_key(override, message):
     with pytest.raises(ConfigError, match=message):
