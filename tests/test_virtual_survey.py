@@ -258,7 +258,7 @@ def test_the_task_runs_end_to_end_prints_the_side_by_side_tables_and_logs_to_mlf
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     out = subprocess.run([sys.executable, "-m", "ccframe", "task=virtual_survey", "task.clusters=8", "task.n=200",
                           "years=3", f"tracking.uri={uri}", f"hydra.run.dir={tmp_path}"],
-                         capture_output=True, text=True, timeout=600)
+                         cwd=tmp_path, capture_output=True, text=True, timeout=600)  # MLflow's ./mlruns there
     assert out.returncode == 0, out.stderr
     for table in ("Violation of estimation checks", "Table 6", "Table 7", "Table 9"):
         assert table in out.stdout
