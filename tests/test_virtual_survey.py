@@ -208,6 +208,10 @@ def test_attaching_the_questionnaire_changes_nothing_in_the_model():
     ("survey.items.C17.direction=2", r"^survey\.items\.C17\.direction: must be 1 or -1, got 2$"),
     ("survey.answers=[0.5,0.5]", r"^survey\.answers: expected 5 non-negative shares summing to 1"),
     ("survey.wave_year=30", r"^survey\.wave_year: must be -1 or at most years \(10\), got 30$"),
+    ("+survey.items.C17.noise=-1", r"^survey\.items\.C17\.noise: must be in \[0, inf\), got -1"),
+    ("+survey.items.C17.colour=red", r"^survey\.items\.C17\.colour: unknown key; allowed keys are direction, noise, "),
+    ("survey.items.C17.transform=sqrt", r"^survey\.items\.C17\.transform: must be one of identity, log, signed_log"),
+    ("~survey.items.C17.signal", r"^survey\.items\.C17\.signal: missing; "),
 ])
 def test_a_bad_item_mapping_is_one_line_naming_the_key(override, message):
     with pytest.raises(ConfigError, match=message):
@@ -254,7 +258,7 @@ def test_the_task_runs_end_to_end_prints_the_side_by_side_tables_and_logs_to_mlf
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     out = subprocess.run([sys.executable, "-m", "ccframe", "task=virtual_survey", "task.clusters=8", "task.n=200",
                           "years=3", f"tracking.uri={uri}", f"hydra.run.dir={tmp_path}"],
-                         capture_output=True, text=True, timeout=600)
+                         cwd=tmp_path, capture_output=True, text=True, timeout=600)  # MLflow's ./mlruns there
     assert out.returncode == 0, out.stderr
     for table in ("Violation of estimation checks", "Table 6", "Table 7", "Table 9"):
         assert table in out.stdout

@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, ClassVar
 
 import numpy as np
@@ -28,7 +29,7 @@ from scipy.special import ndtri
 from ccframe.agents import ES
 from ccframe.hookspecs import hookimpl
 from ccframe.mechanism import Mechanism
-from ccframe.params import ConfigError, bounded, described, fraction, nonnegative
+from ccframe.params import ConfigError, bounded, build, described, fraction, nonnegative
 from ccframe.survey import signals as builtin_signals
 from ccframe.survey.snapshot import Snapshot, take
 
@@ -37,7 +38,6 @@ TRANSFORMS = {
     "log": lambda x: np.log(np.maximum(x, 1e-9)),
     "signed_log": lambda x: np.sign(x) * np.log1p(np.abs(x)),
 }
-ITEM_KEYS = {"text", "signal", "transform", "direction", "noise", "why"}
 SUPPLIER, SERVER = "supplier", "server"
 
 
@@ -56,13 +56,14 @@ class QuestionnaireParams:
 
 @dataclass(frozen=True)
 class Item:
-    """One validated item mapping."""
+    """One item's mapping, ``survey.items.<item>`` (checked by :func:`ccframe.params.build`)."""
 
-    name: str
-    signal: str
-    transform: str
-    direction: int
-    noise: float
+    signal: str = described("the quantity the item is answered from: a name in Questionnaire.signals")
+    noise: float = nonnegative("respondent noise sd of this item (default: the questionnaire's noise)")
+    transform: str = field(default="identity", metadata={"doc": f"one of {', '.join(TRANSFORMS)}"})
+    direction: int = field(default=1, metadata={"doc": "1, or -1 when a larger value means a worse answer"})
+    text: Any = field(default=None, metadata={"doc": "the item's wording (the paper's Table 1)"})
+    why: Any = field(default=None, metadata={"doc": "why the signal answers the item (our assumption)"})
 
 
 class Questionnaire(Mechanism):
@@ -83,33 +84,28 @@ class Questionnaire(Mechanism):
         cls.items_of(params, slot)
 
     @classmethod
-    def items_of(cls, params: QuestionnaireParams, slot: str = "survey") -> list[Item]:
-        """The validated item mappings, in config order (one-line ConfigError otherwise)."""
+    def items_of(cls, params: QuestionnaireParams, slot: str = "survey") -> dict[str, Item]:
+        """The validated item mappings by item, in config order (one-line ConfigError otherwise)."""
         if not isinstance(params.items, Mapping) or not params.items:
             raise ConfigError(f"{slot}.items: expected a mapping of item -> mapping, got {params.items!r}")
-        items = []
+        items = {}
         for name, spec in params.items.items():
             key = f"{slot}.items.{name}"
-            if not isinstance(spec, Mapping):
-                raise ConfigError(f"{key}: expected a mapping with signal, transform, direction, got {spec!r}")
-            unknown = sorted(set(spec) - ITEM_KEYS)
-            if unknown:
-                raise ConfigError(f"{key}.{unknown[0]}: unknown key; allowed keys are {', '.join(sorted(ITEM_KEYS))}")
-            signal = spec.get("signal")
-            if signal not in cls.signals:
-                raise ConfigError(f"{key}.signal: no such signal {signal!r}; available: "
+            item = build(Item, {"noise": params.noise, **spec} if isinstance(spec, dict) else spec, key)
+            if item.signal not in cls.signals:
+                raise ConfigError(f"{key}.signal: no such signal {item.signal!r}; available: "
                                   f"{', '.join(sorted(cls.signals))}")
-            transform = spec.get("transform", "identity")
-            if transform not in TRANSFORMS:
-                raise ConfigError(f"{key}.transform: must be one of {', '.join(TRANSFORMS)}, got {transform!r}")
-            direction = spec.get("direction", 1)
-            if direction not in (1, -1) or isinstance(direction, bool):
-                raise ConfigError(f"{key}.direction: must be 1 or -1, got {direction!r}")
-            noise = spec.get("noise", params.noise)
-            if isinstance(noise, bool) or not isinstance(noise, int | float) or not 0 <= noise < math.inf:
-                raise ConfigError(f"{key}.noise: must be in [0, inf), got {noise!r}")
-            items.append(Item(str(name), signal, transform, int(direction), float(noise)))
+            if item.transform not in TRANSFORMS:
+                raise ConfigError(f"{key}.transform: must be one of {', '.join(TRANSFORMS)}, got {item.transform!r}")
+            if item.direction not in (1, -1):
+                raise ConfigError(f"{key}.direction: must be 1 or -1, got {item.direction!r}")
+            items[str(name)] = item
         return items
+
+    @cached_property
+    def items(self) -> dict[str, Item]:
+        """The validated item mappings of these params (:meth:`items_of`, computed once)."""
+        return self.items_of(self.params, self.slot)
 
     # -- during the run --------------------------------------------------------------------
     @hookimpl
@@ -171,28 +167,25 @@ class Questionnaire(Mechanism):
 
     def perceive(self, snapshots: Sequence[Snapshot], sample: pl.DataFrame) -> dict[str, np.ndarray]:
         """Each item's signal as each sampled respondent sees it, transformed and signed."""
-        items = self.items_of(self.params)
-        perceived = {item.name: np.empty(sample.height) for item in items}
+        perceived = {name: np.empty(sample.height) for name in self.items}
         clusters, agents, positions = (sample[c].to_numpy() for c in ("cluster", "agent", "position"))
         for cluster, snap in enumerate(snapshots):
-            for agent, side in ((SUPPLIER, 0), (SERVER, 1)):
-                here = np.flatnonzero((clusters == cluster) & (agents == agent))
-                if here.size == 0:
-                    continue
-                for item in items:
-                    values = self.signals[item.signal](snap)[side]
-                    perceived[item.name][here] = values[positions[here]]
-        for item in items:
-            perceived[item.name] = item.direction * TRANSFORMS[item.transform](perceived[item.name])
+            sides = [np.flatnonzero((clusters == cluster) & (agents == agent)) for agent in (SUPPLIER, SERVER)]
+            if not any(here.size for here in sides):
+                continue
+            for name, item in self.items.items():  # a signal gives what suppliers and servers see at once
+                for here, values in zip(sides, self.signals[item.signal](snap), strict=True):
+                    perceived[name][here] = values[positions[here]]
+        for name, item in self.items.items():
+            perceived[name] = item.direction * TRANSFORMS[item.transform](perceived[name])
         return perceived
 
     def answer(self, perceived: Mapping[str, np.ndarray], rng: np.random.Generator) -> dict[str, np.ndarray]:
         """Five-point answers: standardise, add respondent noise, standardise, cut at the answer shares."""
-        noise = {item.name: item.noise for item in self.items_of(self.params)}
         cuts = ndtri(np.cumsum(np.asarray(self.params.answers, dtype=float))[:-1])
         answers = {}
         for name, values in perceived.items():
-            response = _standardise(values) + noise[name] * rng.standard_normal(values.size)
+            response = _standardise(values) + self.items[name].noise * rng.standard_normal(values.size)
             answers[name] = (np.searchsorted(cuts, _standardise(response)) + 1).astype(np.int8)
         return answers
 

@@ -106,12 +106,13 @@ def draw_contexts(config: Mapping[str, Any], task: SurveyTask, rng: np.random.Ge
     corr = np.where(np.outer(policy, policy), task.policy_correlation, 0.0)
     np.fill_diagonal(corr, 1.0)
     uniforms = ndtr(rng.multivariate_normal(np.zeros(len(keys)), corr, size=task.clusters))
+    integer = {key: isinstance(_lookup(config, key, f"task.contexts.{key}"), int) for key in keys}  # never a bool
     draws = []
     for u in uniforms:
         values = {}
         for key, q in zip(keys, u, strict=True):
             low, high = task.contexts[key]
-            if isinstance(_lookup(config, key, key), int) and not isinstance(_lookup(config, key, key), bool):
+            if integer[key]:
                 values[key] = int(min(np.floor(low + q * (high - low + 1)), high))
             else:
                 values[key] = float(low + q * (high - low))

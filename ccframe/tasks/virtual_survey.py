@@ -19,14 +19,14 @@ from omegaconf import DictConfig, OmegaConf
 from ccframe import runner
 from ccframe.sem.report import STRUCTURAL_TITLE, Report
 from ccframe.survey import report
-from ccframe.survey.world import field_survey, task_settings
+from ccframe.survey.world import cluster_settings, field_survey, task_settings
 
 
 def run(config: DictConfig, job: runner.Job) -> None:
     """Field one virtual survey and print it side by side with the published one."""
     resolved: Any = OmegaConf.to_container(config, resolve=True)
     task = task_settings(resolved)
-    runner.settings_from(OmegaConf.create({k: v for k, v in resolved.items() if k != "task"}))
+    cluster_settings(resolved, {})  # the base config is valid before any cluster is drawn
     print(f"ccframe: virtual survey: {task.clusters} clusters x {resolved['years']} years, "
           f"{task.n} respondents, spec {task.spec}", file=sys.stderr)
     progress = partial(runner.print_progress, unit="cluster", verb="simulated", every=10)
