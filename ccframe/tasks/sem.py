@@ -156,7 +156,7 @@ def _analyse(task: SemTask) -> dict[str, Any]:
     if task.bootstrap["draws"]:
         b = task.bootstrap
         boot = bootstrap(spec, values, draws=b["draws"], seed=b["seed"], level=b["level"], n_jobs=b["n_jobs"],
-                         n_minus_one=task.n_minus_one, progress=print_progress)
+                         n_minus_one=task.n_minus_one, progress=print_progress, base=result)
         print(f"ccframe: bootstrap: {boot.draws - boot.failed} of {boot.draws} draws converged "
               f"({boot.n_jobs} workers, {boot.seconds:.1f} s)", file=sys.stderr)
     report = build_report(result, checks, task.criteria, pre=pre, published=published, alpha=task.alpha,
