@@ -145,6 +145,7 @@ def _analyse(task: SemTask) -> dict[str, Any]:
         revision = revise(start, prepare_data(start, frame, missing=task.missing), criteria=task.criteria,
                           until=task.revise["until"], min_mi=task.revise["min_mi"],
                           max_steps=task.revise["max_steps"], n_minus_one=task.n_minus_one,
+                          near_one=task.near_one, se_ratio=task.se_ratio,
                           log=lambda line: print(line, file=sys.stderr))
     print(f"ccframe: fitting {spec.name} to {label}", file=sys.stderr)
     result = fit_matrix(spec, values, n_minus_one=task.n_minus_one)
