@@ -54,3 +54,11 @@ def test_bad_arguments(values):
         bootstrap(SPEC, values, draws=1)
     with pytest.raises(ValueError, match=r"level: expected a confidence level in \(0, 1\)"):
         bootstrap(SPEC, values, draws=10, level=1.5)
+
+
+def test_a_given_base_fit_is_used_instead_of_refitting(values):
+    from ccframe.sem.fit import fit_matrix
+
+    refitted = bootstrap(SPEC, values, draws=4, seed=3, n_jobs=1)
+    given = bootstrap(SPEC, values, draws=4, seed=3, n_jobs=1, base=fit_matrix(SPEC, values))
+    assert given.table.equals(refitted.table)

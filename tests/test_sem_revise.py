@@ -79,3 +79,9 @@ def test_a_two_item_latent_with_free_errors_is_not_identified(initial, values):
 def test_bad_stop_rule():
     with pytest.raises(ValueError, match="until: expected one of criteria, mi, got 'never'"):
         revise("wang2022_initial", None, until="never")
+
+
+def test_the_violation_thresholds_decide_admissibility_at_each_step(initial, values):
+    strict = revise(initial, values, until="mi", near_one=0.5, n_minus_one=True)  # every loading is "near 1"
+    assert strict.steps.height == 1 and not strict.steps["admissible"][0]
+    assert strict.stopped.startswith("the solution is not admissible: (4)")

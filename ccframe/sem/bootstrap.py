@@ -16,6 +16,7 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -40,12 +41,14 @@ class Bootstrap:
 
 def bootstrap(spec: SemSpec | str | dict, values: np.ndarray, *, draws: int = 1000, seed: int = 0,
               level: float = 0.95, n_jobs: int = -1, n_minus_one: bool = False, chunk: int | None = None,
-              progress: Callable[[int, int], None] | None = None) -> Bootstrap:
+              progress: Callable[[int, int], None] | None = None, base: Any = None) -> Bootstrap:
     """Bootstrap ``draws`` refits of ``spec`` on resampled rows of ``values`` (columns = spec items).
 
     ``n_jobs=-1`` uses every core (joblib's loky processes). ``progress(done, total)``
     is called at every tenth of the draws done. ``chunk`` draws go to a worker at a time
     (default: up to 25, small enough that every worker gets about four chunks).
+    ``base`` is the fit of ``spec`` to ``values`` when the caller has it already
+    (a :class:`ccframe.sem.fit.SemResult` with the same ``n_minus_one``); else it is fitted here.
     """
     from joblib import Parallel, cpu_count, delayed
 
@@ -57,8 +60,10 @@ def bootstrap(spec: SemSpec | str | dict, values: np.ndarray, *, draws: int = 10
     if not 0 < level < 1:
         raise ValueError(f"level: expected a confidence level in (0, 1), got {level}")
     started = time.perf_counter()
-    base = fit_matrix(spec, values, n_minus_one=n_minus_one).estimates.filter(pl.col("free"))
-    keys = base.select(KEY_COLUMNS)
+    if base is None:
+        base = fit_matrix(spec, values, n_minus_one=n_minus_one)
+    free = base.estimates.filter(pl.col("free"))
+    keys = free.select(KEY_COLUMNS)
     streams = np.random.SeedSequence(seed).spawn(draws)
     workers = cpu_count() if n_jobs == -1 else max(1, min(int(n_jobs), cpu_count()))
     chunk = chunk or max(1, min(25, draws // (4 * workers)))
@@ -84,7 +89,7 @@ def bootstrap(spec: SemSpec | str | dict, values: np.ndarray, *, draws: int = 10
         sd = good.std(axis=0, ddof=1)
     else:
         low = high = sd = np.full(samples.shape[1], np.nan)
-    table = base.select(*KEY_COLUMNS, "std_all").with_columns(
+    table = free.select(*KEY_COLUMNS, "std_all").with_columns(
         boot_sd=pl.Series(sd), ci_lower=pl.Series(low), ci_upper=pl.Series(high))
     return Bootstrap(table=table, draws=draws, failed=int((~ok).sum()), n_jobs=workers,
                      seconds=time.perf_counter() - started, processes=len(pids))

@@ -62,7 +62,7 @@ def violations(result: Any, *, near_one: float = NEAR_ONE, se_ratio: float = SE_
     checks.append(Check(1, "no negative error variance", negative.height == 0,
                         _list(negative, "estimate") or f"all {variances.height} (residual) variances > 0"))
 
-    too_big = covs.filter(pl.col("std_all").abs() >= 1 | pl.col("std_all").is_nan())
+    too_big = covs.filter((pl.col("std_all").abs() >= 1) | pl.col("std_all").is_nan())
     checks.append(Check(2, "standardised correlations below 1 in size", too_big.height == 0,
                         _list(too_big, "std_all") or _range(covs["std_all"], "correlations")))
 

@@ -213,7 +213,11 @@ def _information(model: Any) -> np.ndarray:
     sigma, (m, c) = model.calc_sigma()
     inv = np.linalg.inv(sigma)
     grads = np.asarray(model.calc_sigma_grad(m, c), dtype=float)  # (k, p, p)
-    a = inv @ grads  # Σ⁻¹∂Σ_i
+    return _trace_products(inv @ grads)
+
+
+def _trace_products(a: np.ndarray) -> np.ndarray:
+    """tr(A_i A_j) for every pair of the stacked (k, p, p) matrices A_i = Σ⁻¹∂Σ_i."""
     k = a.shape[0]
     return a.reshape(k, -1) @ np.transpose(a, (0, 2, 1)).reshape(k, -1).T
 

@@ -40,21 +40,18 @@ def modification_indices(result: Any, kinds: tuple[str, ...] = ("error_covarianc
 
 
 def _modification_indices(result: Any, kinds: tuple[str, ...]) -> pl.DataFrame:
-    from ccframe.sem.fit import _information
+    from ccframe.sem.fit import _trace_products
 
     unknown = sorted(set(kinds) - {"error_covariance", "cross_loading"})
     if unknown:
         raise ValueError(f"kinds: unknown kind {unknown[0]!r} (allowed: error_covariance, cross_loading)")
     model = result.model
     spec = result.spec
-    sigma, (_, c) = model.calc_sigma()
+    sigma, parts = model.calc_sigma()
     inv = np.linalg.inv(sigma)
     obs = list(model.names_theta[0])
     inner = list(model.names_beta[0])
-    lam = np.asarray(model.matrices[1], dtype=float)
-    psi = np.asarray(model.matrices[2], dtype=float)
-    theta = np.asarray(model.matrices[3], dtype=float)
-    phi_star = c @ psi @ c.T
+    lam, theta, phi_star = (result.matrices[k] for k in ("lambda", "theta", "cov_latent"))  # at the estimate
     S = _in_order(result.sample_cov, result.observed, obs)
     n_eff = result.n_obs - 1 if result.n_minus_one else result.n_obs
 
@@ -84,9 +81,8 @@ def _modification_indices(result: Any, kinds: tuple[str, ...]) -> pl.DataFrame:
     if not candidates:
         return pl.DataFrame(schema=dict.fromkeys(MI_COLUMNS, pl.Utf8))
 
-    free_grads = np.asarray(model.calc_sigma_grad(*model.calc_sigma()[1]), dtype=float)
-    a_free = inv @ free_grads                                        # Σ⁻¹∂_θΣ, (k, p, p)
-    j_free = _information(model)                                     # J_θθ
+    a_free = inv @ np.asarray(model.calc_sigma_grad(*parts), dtype=float)  # Σ⁻¹∂_θΣ, (k, p, p)
+    j_free = _trace_products(a_free)                                 # J_θθ
     d_all = np.stack([cand[-1] for cand in candidates])              # (m, p, p)
     a_new = inv @ d_all                                              # Σ⁻¹D
     residual = inv @ (sigma - S) @ inv

@@ -19,6 +19,7 @@ import polars as pl
 import yaml
 
 from ccframe.sem.checks import Check, admissible, judge_fit
+from ccframe.sem.diagram import stars
 from ccframe.sem.spec import SPEC_DIR, SpecError
 
 ALL_INDICES = ("chisq", "df", "pvalue", "chisq_df", "gfi", "agfi", "pgfi", "nfi", "ifi", "tli", "cfi", "rni",
@@ -163,7 +164,7 @@ def structural_table(result: Any, paper: dict[str, list], alpha: float, bootstra
         row = {"hypothesis": label, "path": _path(r), "std": r["std_all"], "paper_std": _num(published[0]),
                "estimate": r["estimate"], "paper_estimate": _num(published[1]), "se": r["se"],
                "paper_se": _num(published[2]), "cr": r["z"], "paper_cr": _num(published[3]),
-               "p": r["pvalue"], "stars": _stars(r["pvalue"]), "supported": ok,
+               "p": r["pvalue"], "stars": stars(r["pvalue"]).strip(), "supported": ok,
                "verdict": "supported" if ok else "not supported" if admissible else "not judged",
                "paper": "supported" if label in paper else ""}
         rows.append(row)
@@ -183,7 +184,7 @@ def measurement_table(result: Any, paper: dict[str, list]) -> pl.DataFrame:
         rows.append({"path": f"{r['rhs']} <- {r['lhs']}", "std": r["std_all"], "paper_std": _num(published[0]),
                      "estimate": r["estimate"], "paper_estimate": _num(published[1]), "se": r["se"],
                      "paper_se": _num(published[2]), "cr": r["z"], "paper_cr": _num(published[3]),
-                     "p": r["pvalue"], "stars": _stars(r["pvalue"])})
+                     "p": r["pvalue"], "stars": stars(r["pvalue"]).strip()})
     return pl.DataFrame(rows)
 
 
@@ -228,12 +229,6 @@ def supported(estimate: float | None, pvalue: float | None, alpha: float, *, pos
 def _path(row: dict[str, Any]) -> str:
     arrow = "<-" if row["op"] == "~" else "<->"
     return f"{row['lhs']} {arrow} {row['rhs']}"
-
-
-def _stars(p: float | None) -> str:
-    if p is None or not math.isfinite(p):
-        return ""
-    return "***" if p < 0.001 else "**" if p < 0.01 else "*" if p < 0.05 else "ns"
 
 
 def _num(value: Any) -> float | None:

@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from ccframe.sem.checks import PAPER_CRITERIA, admissible, judge_fit, violations
+from ccframe.sem.checks import NEAR_ONE, PAPER_CRITERIA, SE_RATIO, admissible, judge_fit, violations
 from ccframe.sem.fit import SemResult, fit_matrix
 from ccframe.sem.modindices import modification_indices
 from ccframe.sem.spec import SemSpec, load_spec
@@ -57,8 +57,12 @@ class Revision:
 def revise(spec: SemSpec | str | dict, values: np.ndarray, *,
            criteria: Mapping[str, tuple[str, float]] = PAPER_CRITERIA, until: str = "criteria",
            min_mi: float = MIN_MI, max_steps: int = 10, n_minus_one: bool = False,
+           near_one: float = NEAR_ONE, se_ratio: float = SE_RATIO,
            log: Callable[[str], None] | None = None) -> Revision:
     """Revise ``spec`` on the data matrix ``values`` (columns = the spec's items, in order).
+
+    ``near_one`` and ``se_ratio`` are the thresholds of the violation checks
+    (:func:`ccframe.sem.checks.violations`) that decide whether each refit is admissible.
 
     Returns the steps, the stopping reason and the revised spec with its fit.
     """
@@ -71,7 +75,7 @@ def revise(spec: SemSpec | str | dict, values: np.ndarray, *,
     mi_freed = float("nan")
     for step in range(max_steps + 1):
         result = fit_matrix(spec, values, n_minus_one=n_minus_one)
-        checks = violations(result)
+        checks = violations(result, near_one=near_one, se_ratio=se_ratio)
         verdict = judge_fit(result.fit_indices, criteria) if result.fit_indices else None
         fits = bool(verdict is not None and verdict["ok"].all())
         row = {"step": step, "freed": freed, "mi": mi_freed, "admissible": admissible(checks),

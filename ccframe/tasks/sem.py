@@ -16,42 +16,70 @@ from __future__ import annotations
 import json
 import math
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
-from ccframe.params import ConfigError
+from ccframe.params import ConfigError, bounded, build, described
 
 OUTPUT_DIR = "sem"
 DELIMITERS = {"comma": ",", "semicolon": ";", "tab": "\t", "pipe": "|", "space": " "}
 """Names a delimiter can be given by (``task.delimiter=semicolon``), besides the character itself."""
-KEYS = {"name", "spec", "data", "delimiter", "missing", "population", "n", "seed", "n_minus_one", "published",
-        "alpha", "preanalysis", "modification_indices", "criteria", "violations", "revise", "bootstrap"}
+MAX_SEED = 2**63 - 1
+
+
+@dataclass(frozen=True)
+class Violations:
+    """``task.violations``: thresholds of the violation checks (:func:`ccframe.sem.checks.violations`)."""
+
+    near_one: float = bounded(0, 1, low_open=True, doc='|standardised coefficient| counted as "very close to 1"')
+    se_ratio: float = bounded(1, low_open=True, doc="factor off the median SE of its kind that is extreme")
+
+
+@dataclass(frozen=True)
+class Revise:
+    """``task.revise``: the revision loop (:func:`ccframe.sem.revise.revise`)."""
+
+    enabled: bool = described("run the revision loop before the final fit")
+    start: str = described("the spec the revision starts from")
+    until: str = described("stopping rule: criteria | mi")
+    min_mi: float = bounded(0, low_open=True, doc="smallest MI worth freeing")
+    max_steps: int = bounded(0, 1000, doc="most error covariances freed")
+
+
+@dataclass(frozen=True)
+class Bootstrap:
+    """``task.bootstrap``: the bootstrap of the standardised estimates (:func:`ccframe.sem.bootstrap.bootstrap`)."""
+
+    draws: int = bounded(0, 1_000_000, doc="draws (0: off)")
+    seed: int = bounded(0, MAX_SEED, doc="seed of the resamples")
+    n_jobs: int = bounded(-1, 4096, doc="worker processes; -1 = all cores")
+    level: float = bounded(0, 1, low_open=True, high_open=True, doc="percentile confidence level")
 
 
 @dataclass(frozen=True)
 class SemTask:
-    """The validated ``task.*`` values of a sem job."""
+    """The validated ``task.*`` values of a sem job (conf/task/sem.yaml)."""
 
-    spec: str
-    data: str
-    delimiter: str
-    missing: str
-    population: str
-    n: int
-    seed: int
-    n_minus_one: bool
-    published: str
-    alpha: float
-    preanalysis: bool
-    modification_indices: int
-    criteria: dict[str, tuple[str, float]]
-    near_one: float
-    se_ratio: float
-    revise: dict[str, Any]
-    bootstrap: dict[str, Any]
+    name: str = described("task name")
+    spec: str = described("a spec in conf/sem/ or a path to a spec YAML")
+    data: str = described("simulated | path to a CSV")
+    delimiter: str = described("the CSV's field separator, by name or the character")
+    missing: str = described("error | listwise")
+    population: str = described("the population model that data=simulated draws from")
+    n: int = bounded(2, 10_000_000, doc="respondents simulated")
+    seed: int = bounded(0, MAX_SEED, doc="seed of the simulated answers")
+    n_minus_one: bool = described("AMOS's N - 1 convention")
+    published: str | None = described("the paper's values shown beside ours ('' for none)")
+    alpha: float = bounded(0, 1, low_open=True, high_open=True, doc="significance level of the verdicts")
+    preanalysis: bool = described("KMO, Bartlett, PCA + varimax, alpha, CR, AVE")
+    modification_indices: int = bounded(0, 100_000, doc="how many of the largest MIs to print")
+    criteria: dict[str, tuple[str, float]] = described("reference standards of the fit, {index: {max|min: bound}}")
+    violations: Violations = described("thresholds of the violation checks")
+    revise: Revise = described("the revision loop")
+    bootstrap: Bootstrap = described("the bootstrap")
 
 
 def settings(task: dict[str, Any]) -> SemTask:
@@ -59,51 +87,28 @@ def settings(task: dict[str, Any]) -> SemTask:
     from ccframe.sem.checks import parse_criteria
     from ccframe.sem.revise import STOP_RULES
 
-    unknown = sorted(set(task) - KEYS)
-    if unknown:
-        raise ConfigError(f"task.{unknown[0]}: unknown key (allowed: {', '.join(sorted(KEYS))})")
+    checked = build(SemTask, task, "task")
+    names = {"spec": checked.spec, "data": checked.data, "population": checked.population,
+             "revise.start": checked.revise.start}
+    for key, value in names.items():
+        if not value:
+            raise ConfigError(f"task.{key}: expected a non-empty name or path, got {value!r}")
+    if checked.missing not in ("error", "listwise"):
+        raise ConfigError(f"task.missing: expected one of ['error', 'listwise'], got {checked.missing!r}")
+    if checked.revise.until not in STOP_RULES:
+        raise ConfigError(f"task.revise.until: expected one of {', '.join(STOP_RULES)}, got {checked.revise.until!r}")
+    if checked.bootstrap.draws == 1:
+        raise ConfigError("task.bootstrap.draws: expected 0 (off) or at least 2, got 1")
+    if checked.bootstrap.n_jobs == 0:
+        raise ConfigError("task.bootstrap.n_jobs: expected -1 (all cores) or a positive count, got 0")
+    if checked.criteria is not None and not isinstance(checked.criteria, dict):
+        raise ConfigError(f"task.criteria: expected a mapping, got {checked.criteria!r}")
     try:
-        criteria = parse_criteria(_mapping(task, "criteria"))
+        criteria = parse_criteria(checked.criteria)
     except ValueError as exc:
         raise ConfigError(f"task.{exc}") from None
-    violations = _mapping(task, "violations")
-    revise = _mapping(task, "revise")
-    boot = _mapping(task, "bootstrap")
-    _only(violations, "violations", {"near_one", "se_ratio"})
-    _only(revise, "revise", {"enabled", "start", "until", "min_mi", "max_steps"})
-    _only(boot, "bootstrap", {"draws", "seed", "n_jobs", "level"})
-    draws = _int(boot.get("draws", 0), "bootstrap.draws", 0, 1_000_000)
-    if draws == 1:
-        raise ConfigError("task.bootstrap.draws: expected 0 (off) or at least 2, got 1")
-    n_jobs = _int(boot.get("n_jobs", -1), "bootstrap.n_jobs", -1, 4096)
-    if n_jobs == 0:
-        raise ConfigError("task.bootstrap.n_jobs: expected -1 (all cores) or a positive count, got 0")
-    until = revise.get("until", "criteria")
-    if until not in STOP_RULES:
-        raise ConfigError(f"task.revise.until: expected one of {', '.join(STOP_RULES)}, got {until!r}")
-    return SemTask(
-        spec=_text(task.get("spec"), "spec"),
-        data=_text(task.get("data"), "data"),
-        delimiter=_delimiter(task.get("delimiter", ",")),
-        missing=_choice(task.get("missing", "error"), "missing", ["error", "listwise"]),
-        population=_text(task.get("population"), "population"),
-        n=_int(task.get("n"), "n", 2, 10_000_000),
-        seed=_int(task.get("seed"), "seed", 0, 2**63 - 1),
-        n_minus_one=_bool(task.get("n_minus_one", True), "n_minus_one"),
-        published=str(task.get("published") or ""),
-        alpha=_real(task.get("alpha", 0.05), "alpha", 0.0, 1.0),
-        preanalysis=_bool(task.get("preanalysis", True), "preanalysis"),
-        modification_indices=_int(task.get("modification_indices", 10), "modification_indices", 0, 100_000),
-        criteria=criteria,
-        near_one=_real(violations.get("near_one", 0.95), "violations.near_one", 0.0, 1.0, closed_high=True),
-        se_ratio=_real(violations.get("se_ratio", 100), "violations.se_ratio", 1.0, math.inf),
-        revise={"enabled": _bool(revise.get("enabled", False), "revise.enabled"),
-                "start": _text(revise.get("start", "wang2022_initial"), "revise.start"), "until": until,
-                "min_mi": _real(revise.get("min_mi", 10.83), "revise.min_mi", 0.0, math.inf),
-                "max_steps": _int(revise.get("max_steps", 10), "revise.max_steps", 0, 1000)},
-        bootstrap={"draws": draws, "seed": _int(boot.get("seed", 0), "bootstrap.seed", 0, 2**63 - 1),
-                   "n_jobs": n_jobs, "level": _real(boot.get("level", 0.95), "bootstrap.level", 0.0, 1.0)},
-    )
+    return replace(checked, criteria=criteria, delimiter=_delimiter(checked.delimiter),
+                   published=checked.published or "")
 
 
 def run(config: DictConfig, job: Any) -> None:
@@ -137,26 +142,27 @@ def _analyse(task: SemTask) -> dict[str, Any]:
     frame, label = _data(task, spec)
     values = prepare_data(spec, frame, missing=task.missing)
     revision = None
-    if task.revise["enabled"]:
+    if task.revise.enabled:
         from ccframe.sem.revise import revise
 
-        start = load_spec(task.revise["start"])
-        print(f"ccframe: revising {start.name} ({task.revise['until']})", file=sys.stderr)
+        start = load_spec(task.revise.start)
+        print(f"ccframe: revising {start.name} ({task.revise.until})", file=sys.stderr)
         revision = revise(start, prepare_data(start, frame, missing=task.missing), criteria=task.criteria,
-                          until=task.revise["until"], min_mi=task.revise["min_mi"],
-                          max_steps=task.revise["max_steps"], n_minus_one=task.n_minus_one,
+                          until=task.revise.until, min_mi=task.revise.min_mi,
+                          max_steps=task.revise.max_steps, n_minus_one=task.n_minus_one,
+                          near_one=task.violations.near_one, se_ratio=task.violations.se_ratio,
                           log=lambda line: print(line, file=sys.stderr))
     print(f"ccframe: fitting {spec.name} to {label}", file=sys.stderr)
     result = fit_matrix(spec, values, n_minus_one=task.n_minus_one)
-    checks = violations(result, near_one=task.near_one, se_ratio=task.se_ratio)
+    checks = violations(result, near_one=task.violations.near_one, se_ratio=task.violations.se_ratio)
     pre = _preanalysis(spec, frame, result, task)
     mis = modification_indices(result).head(task.modification_indices) if task.modification_indices and \
         result.converged else None
     boot = None
-    if task.bootstrap["draws"]:
+    if task.bootstrap.draws:
         b = task.bootstrap
-        boot = bootstrap(spec, values, draws=b["draws"], seed=b["seed"], level=b["level"], n_jobs=b["n_jobs"],
-                         n_minus_one=task.n_minus_one, progress=print_progress)
+        boot = bootstrap(spec, values, draws=b.draws, seed=b.seed, level=b.level, n_jobs=b.n_jobs,
+                         n_minus_one=task.n_minus_one, progress=print_progress, base=result)
         print(f"ccframe: bootstrap: {boot.draws - boot.failed} of {boot.draws} draws converged "
               f"({boot.n_jobs} workers, {boot.seconds:.1f} s)", file=sys.stderr)
     report = build_report(result, checks, task.criteria, pre=pre, published=published, alpha=task.alpha,
@@ -233,25 +239,6 @@ def _log(config: DictConfig, job: Any, task: SemTask, outcome: dict[str, Any], f
 
 
 # -- validation helpers -----------------------------------------------------------------
-def _mapping(task: dict[str, Any], key: str) -> dict[str, Any]:
-    value = task.get(key) or {}
-    if not isinstance(value, dict):
-        raise ConfigError(f"task.{key}: expected a mapping, got {value!r}")
-    return value
-
-
-def _only(section: dict[str, Any], key: str, allowed: set[str]) -> None:
-    extra = sorted(set(section) - allowed)
-    if extra:
-        raise ConfigError(f"task.{key}.{extra[0]}: unknown key (allowed: {', '.join(sorted(allowed))})")
-
-
-def _text(value: Any, key: str) -> str:
-    if not isinstance(value, str) or not value:
-        raise ConfigError(f"task.{key}: expected a non-empty name or path, got {value!r}")
-    return value
-
-
 def _delimiter(value: Any) -> str:
     if isinstance(value, str) and value in DELIMITERS:
         return DELIMITERS[value]
@@ -259,30 +246,3 @@ def _delimiter(value: Any) -> str:
         raise ConfigError(f"task.delimiter: expected one of {', '.join(DELIMITERS)} or a single character, "
                           f"got {value!r}")
     return value
-
-
-def _choice(value: Any, key: str, allowed: list[str]) -> str:
-    if value not in allowed:
-        raise ConfigError(f"task.{key}: expected one of {allowed}, got {value!r}")
-    return value
-
-
-def _bool(value: Any, key: str) -> bool:
-    if not isinstance(value, bool):
-        raise ConfigError(f"task.{key}: expected true or false, got {value!r}")
-    return value
-
-
-def _int(value: Any, key: str, low: int, high: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise ConfigError(f"task.{key}: expected an integer in [{low}, {high}], got {value!r}")
-    return value
-
-
-def _real(value: Any, key: str, low: float, high: float, *, closed_high: bool = False) -> float:
-    ok = (not isinstance(value, bool) and isinstance(value, (int, float)) and math.isfinite(value)
-          and low < value and (value <= high if closed_high else value < high))
-    if not ok:
-        raise ConfigError(f"task.{key}: expected a number in ({low:g}, {high:g}{']' if closed_high else ')'}, "
-                          f"got {value!r}")
-    return float(value)
