@@ -78,7 +78,8 @@ class CoevolutionModel(mesa.Model):
         self.settings = settings
         self.year = 0
         self.records: list[dict[str, float]] = []
-        self.metric_sources: dict[str, str] = {}  # metric -> "slot=impl" of the mechanism reporting it
+        self.metric_sources: dict[str, str] = {"collapsed": "model"}  # metric -> "slot=impl" reporting it
+        self.collapsed_in: int | None = None  # the year the cluster died out (see step)
         self.suppliers = AgentTable(SUPPLIER_COLUMNS)
         self.servers = AgentTable(SERVER_COLUMNS)
         self._views = (RowViews(self, "suppliers", Supplier), RowViews(self, "servers", Server))
@@ -222,19 +223,37 @@ class CoevolutionModel(mesa.Model):
     # ------------------------------------------------------------------ the year
 
     def step(self) -> None:
-        """Simulate one year: evolution phases (from year 1), operating phases, metrics."""
+        """Simulate one year: evolution phases (from year 1), operating phases, metrics.
+
+        A cluster left without suppliers or without servers has died out: from that year on
+        nothing runs and every metric but ``collapsed`` (1 from then, 0 before) is NaN, so
+        replicate summaries average over the clusters still alive and ``collapsed`` gives the
+        share that died (our assumption, docs/ODD.md "Collapse").
+        """
+        if self.collapsed_in is None:
+            self._live_year()
+        if self.collapsed_in is None:
+            self._check_state()
+            self.records.append(self._collect())
+        else:
+            last = self.records[-1] if self.records else {}
+            self.records.append({**dict.fromkeys(last, math.nan), "year": float(self.year), "collapsed": 1.0})
+        self.year += 1
+
+    def _live_year(self) -> None:
+        """The phases of a year of a living cluster; notes the year it dies out (after entry and exit)."""
         if self.year > 0:
             for phase in EVOLUTION_PHASES:
                 self._call(phase, model=self, year=self.year)
+        if not (self.suppliers.active_rows().size and self.servers.active_rows().size):
+            self.collapsed_in = self.year
+            return
         for phase in OPERATING_PHASES:
             self._call(phase, model=self, year=self.year)
-        self._check_state()
-        self.records.append(self._collect())
-        self.year += 1
 
     def _collect(self) -> dict[str, float]:
         """The year's record; each metric's reporting mechanism is kept in :attr:`metric_sources`."""
-        row: dict[str, float] = {"year": float(self.year)}
+        row: dict[str, float] = {"year": float(self.year), "collapsed": 0.0}
         kwargs = {"model": self, "year": self.year}
         for impl in reversed(self._pm.hook.ccframe_collect_metrics.get_hookimpls()):  # pluggy's call order
             call = partial(impl.function, *(kwargs[name] for name in impl.argnames))

@@ -28,25 +28,28 @@ def replicate_frame(records_by_replicate: list[list[dict[str, float]]]) -> pl.Da
 def summarise(replicates: pl.DataFrame, level: float = 0.95) -> pl.DataFrame:
     """Mean, sd and the t-based ``level`` CI of each metric per year over replicates.
 
-    NaN values (a quantity undefined in a replicate, e.g. a ratio over an empty
-    group) are left out of that metric's statistics; ``n`` counts those used.
+    NaN values (a quantity undefined in a replicate, e.g. a ratio over an empty group,
+    or every metric of a cluster that died out) are left out of that metric's
+    statistics; ``n`` counts those used, and a year none defines has NaN statistics.
     """
+    defined = pl.col("value").filter(pl.col("value").is_not_nan())
     stats = (
-        replicates.filter(pl.col("value").is_not_nan())
-        .group_by("year", "metric")
-        .agg(pl.col("value").mean().alias("mean"), pl.col("value").std().alias("sd"),
-             pl.len().alias("n"))
+        replicates.group_by("year", "metric")
+        .agg(defined.mean().alias("mean"), defined.std().alias("sd"),
+             pl.col("value").is_not_nan().sum().cast(pl.UInt32).alias("n"))
     )
-    quantiles = {n: _t_quantile(level, n) for n in stats["n"].unique().to_list()}
+    quantiles = {n: t_quantile(level, n) for n in stats["n"].unique().to_list()}
     half = pl.col("n").replace_strict(quantiles, return_dtype=pl.Float64) * pl.col("sd") / pl.col("n").sqrt()
     return (
         stats.with_columns(ci_low=pl.col("mean") - half, ci_high=pl.col("mean") + half)
+        .with_columns(pl.col("mean").fill_null(math.nan))
         .select(SUMMARY_COLUMNS)
         .sort("metric", "year")
     )
 
 
-def _t_quantile(level: float, n: int) -> float:
+def t_quantile(level: float, n: int) -> float:
+    """The t quantile of a two-sided ``level`` CI of a mean over ``n`` values (NaN for n < 2)."""
     return float(stdtrit(n - 1, 0.5 + level / 2)) if n > 1 else math.nan
 
 
@@ -76,7 +79,8 @@ class RunResult:
         """Metrics reported by mechanisms of slots that plugins add (not the seed's six), in report order."""
         from ccframe.plugins import CORE_SLOTS
 
-        return [name for name, source in self.metric_sources.items() if source.split("=")[0] not in CORE_SLOTS]
+        return [name for name, source in self.metric_sources.items()
+                if "=" in source and source.split("=")[0] not in CORE_SLOTS]
 
     def table(self, metrics: tuple[str, ...] | list[str]) -> pl.DataFrame:
         """Wide table: one row per year, one column per metric, "mean ± CI half-width"."""

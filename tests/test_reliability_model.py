@@ -125,3 +125,18 @@ def test_a_numerical_failure_fails_its_own_job_and_the_sweep_goes_on(tmp_path):
     assert {year: r.info.status for year, r in children.items()} == {"2": "FAILED", "50": "FINISHED", "1": "FAILED"}
     assert children["1"].data.tags["ccframe.error"].startswith("year 1: supplier: market price")
     assert children["50"].data.metrics["output_index"] > 0
+
+
+def everyone_exits(model):
+    model.remove_suppliers(model.suppliers.active_rows())
+
+
+def test_a_cluster_that_dies_out_is_an_outcome_not_a_failure(ccframe_plugin):
+    ccframe_plugin(corrupting(everyone_exits))
+    result = small_run(["+corrupt.impl=state", "+corrupt.year=2", "replicates=2"])
+    years = result.settings.years
+    assert result.means("collapsed") == [0.0] * 3 + [1.0] * (years - 2)
+    output = result.metric("output_index")
+    assert output["n"].to_list() == [2] * 3 + [0] * (years - 2)
+    assert all(np.isnan(output["mean"].to_list()[3:]))
+    assert "collapsed" not in result.plugin_metrics()

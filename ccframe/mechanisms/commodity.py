@@ -64,7 +64,6 @@ class CournotCommodity(Mechanism):
         """
         sup, market = model.suppliers, model.market
         rows = sup.active_rows()
-        model.require(rows.size > 0, "no supplier is left in the cluster")
         self.visible = self._visible(model)
         reach = self.visible.sum() / self.base_visible
         market.a = model.settings.market.a * reach ** self.params.demand_pass_through

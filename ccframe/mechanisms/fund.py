@@ -26,7 +26,9 @@ from ccframe.params import ConfigError, bounded, fraction, nonnegative
 class CIFParams:
     """Parameters of CIF fund circulation."""
 
-    revenue_share: float = fraction("R_re: the supplier's share of the CIF price under CBEC (eq. 6)")
+    revenue_share: float = fraction(
+        "what the supplier and the CBEC server's expected return I_exp divide of the CIF price: "
+        "R_re = revenue_share - iexp (eq. 6)")
     ts_iexp: float = bounded(0, 1, high_open=True,
                              doc="I_exp of TS servers (eq. 4); the top-level iexp is the ES one")
     settlement_days: float = bounded(0, 3650, doc="days from delivery to the CBEC payment")
@@ -47,6 +49,18 @@ class CIFFund(Mechanism):
         if total >= 1:
             raise ConfigError(f"{slot}.ts_iexp: context.r_fixed0 + context.r_insu + ts_iexp must "
                               f"be < 1 (eq. 4's denominator), got {total:g}")
+        if params.revenue_share < settings.iexp:
+            raise ConfigError(f"{slot}.revenue_share: must be >= iexp ({settings.iexp:g}): the supplier's "
+                              f"share R_re = revenue_share - iexp (eq. 6), got {params.revenue_share:g}")
+
+    def supplier_share(self, model) -> float:
+        """R_re of eq. (6): what the CBEC server leaves the supplier after its expected return I_exp.
+
+        Our assumption (docs/ODD.md 3.3.2): the seed's "revenue ratio of supplier and server"
+        gives the server its expected return out of the pair's share, so a higher I_exp
+        lowers the supplier's revenue (seed Fig. 5b) although it raises P_CIF (eq. 4).
+        """
+        return self.params.revenue_share - model.settings.iexp
 
     def payment_factor(self) -> float:
         """Present value of one unit of CBEC revenue paid ``settlement_days`` after delivery.
@@ -86,7 +100,8 @@ class CIFFund(Mechanism):
         sold, partner = sup["sold"][rows], sup["partner"][rows]
         sale_price = sv["cif"] * (1.0 + sv["price_premium"])
         cif = np.where(partner >= 0, sale_price[np.maximum(partner, 0)], 0.0)
-        cbec = equations.cbec_revenue(sold, cif, p.revenue_share) * self.payment_factor()
+        r_re = self.supplier_share(model)
+        cbec = equations.cbec_revenue(sold, cif, r_re) * self.payment_factor()
         traditional = equations.traditional_revenue(sold, model.market.price)
         revenue = np.where(sup["mode"][rows] == ES, cbec, traditional)
         sup["revenue"][rows] = revenue
@@ -95,7 +110,7 @@ class CIFFund(Mechanism):
 
         servers = sv.active_rows()
         kind, units, price = sv["kind"][servers], sv["sold"][servers], sale_price[servers]
-        paid_to_supplier = np.where(kind == ES, p.revenue_share * price, sv["variable_cost"][servers])
+        paid_to_supplier = np.where(kind == ES, r_re * price, sv["variable_cost"][servers])
         unit_cost = paid_to_supplier + s.ctrans + (ctx.r_fixed + ctx.r_insu) * sv["cif"][servers]
         sv["revenue"][servers] = units * price
         sv["cost"][servers] = units * unit_cost + p.server_fixed_cost

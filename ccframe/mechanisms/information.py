@@ -50,15 +50,23 @@ class VisionInformation(Mechanism):
     @hookimpl
     def ccframe_update_context(self, model, year: int) -> None:
         """Eqs. (9) and (10), supervision of escaping servers, then vision growth."""
-        ctx, sv, p = model.context, model.servers, self.params
+        self.apply_policy(model)
+        self.grow_vision(model)
+
+    def apply_policy(self, model) -> None:
+        """The government's year: eqs. (9) and (10), and supervision standardising escaping servers (eq. 8)."""
+        ctx, sv = model.context, model.servers
         ctx.r_fixed = equations.fixed_rate(ctx.r_fixed, ctx.beta)
         ctx.t_co = equations.customs_time(ctx.t_co, ctx.gamma, model.settings.context.t_co_min)
-
         rows = sv.active_rows()
         standardised = ctx.alpha * sv["escape"][rows]  # share of operations brought under supervision
         sv["escape"][rows] -= standardised
-        sv["funds"][rows] -= p.penalty * sv["revenue"][rows] * standardised
+        sv["funds"][rows] -= self.params.penalty * sv["revenue"][rows] * standardised
 
+    def grow_vision(self, model) -> None:
+        """Servers' vision grows unevenly, TS servers catching up on the ES mean (spillover)."""
+        sv, p = model.servers, self.params
+        rows = sv.active_rows()
         kind = sv["kind"][rows]
         sd = p.growth_dispersion
         luck = model.rng.lognormal(-0.5 * sd**2, sd, rows.size) if sd > 0 else 1.0

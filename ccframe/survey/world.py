@@ -134,9 +134,9 @@ def field_survey(config: Mapping[str, Any], overrides: Mapping[str, Any] | None 
                  progress: Progress | None = None, fit_sem: bool = True) -> SurveyWorld:
     """Simulate the clusters, survey them and fit the SEM, from a resolved config mapping.
 
-    A cluster whose model stops with a :class:`ModelError` (all its suppliers exited) has
-    no one to answer: it is recorded in ``contexts`` (``collapsed``) and the respondents
-    are spread over the surviving clusters.
+    A cluster that dies out before the survey wave (all its suppliers or servers exited)
+    has no one to answer: it is recorded in ``contexts`` (``collapsed``: the year) and the
+    respondents are spread over the surviving clusters.
 
     ``overrides`` (dotted keys) are applied to every cluster after its context is drawn,
     e.g. ``{"information.growth_es": 0}`` to switch part of a mechanism off. With
@@ -163,16 +163,17 @@ def field_survey(config: Mapping[str, Any], overrides: Mapping[str, Any] | None 
     for index, (values, settings, seed) in enumerate(zip(draws, all_settings, models_seq.spawn(task.clusters),
                                                           strict=True)):
         model = CoevolutionModel(settings, seed)
-        try:
-            model.run()
-        except ModelError as exc:  # the cluster died out: nobody is left to answer
-            rows.append({"cluster": index, **values, "n_suppliers": 0, "n_servers": 0, "collapsed": str(exc)})
+        model.run()
+        snapshot = model.mechanism("survey").snapshot
+        if snapshot is None:  # the cluster died out before the wave: nobody is left to answer
+            rows.append({"cluster": index, **values, "n_suppliers": 0, "n_servers": 0,
+                         "collapsed": model.collapsed_in})
         else:
             instrument = model.mechanism("survey")
-            snapshots.append(instrument.snapshot)
+            snapshots.append(snapshot)
             survivors.append(index)
-            rows.append({"cluster": index, **values, "n_suppliers": instrument.snapshot.n_suppliers,
-                         "n_servers": instrument.snapshot.n_servers, "collapsed": None})
+            rows.append({"cluster": index, **values, "n_suppliers": snapshot.n_suppliers,
+                         "n_servers": snapshot.n_servers, "collapsed": None})
         if progress:
             progress(index + 1, task.clusters, time.perf_counter() - start)
     if instrument is None:

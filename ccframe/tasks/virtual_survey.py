@@ -33,7 +33,7 @@ def run(config: DictConfig, job: runner.Job) -> None:
     world = field_survey(resolved, progress=progress)
     collapsed = int(world.contexts["collapsed"].is_not_null().sum())
     if collapsed:
-        print(f"ccframe: {collapsed} of {task.clusters} clusters died out (no supplier left) and were not "
+        print(f"ccframe: {collapsed} of {task.clusters} clusters died out (no supplier or server left) and were not "
               "surveyed", file=sys.stderr)
     side = report.side_by_side(world.sem, task.significance, task.published)
     composite = report.composite_paths(world.sem.spec, world.answers, task.significance)

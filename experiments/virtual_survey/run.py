@@ -16,12 +16,12 @@ import argparse
 import copy
 import sys
 import time
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 import yaml
-from scipy.special import stdtrit
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
@@ -35,16 +35,19 @@ def one_survey(config: dict[str, Any], variant: str, overrides: dict[str, Any], 
     (:func:`ccframe.survey.report.composite_paths`); with ``fit_sem`` the SEM's are added
     as ``sem_std``, ``sem_p``, ``sem_supported`` (Table 7 of
     :func:`ccframe.survey.report.side_by_side`) with the solution's admissibility (``proper``:
-    the SEM layer's violation checks, as ``task=sem`` runs them).
+    the SEM layer's violation checks, as ``task=sem`` runs them). ``collapsed_share`` is the
+    share of clusters that died out before the survey; when all did, nobody answers and
+    every hypothesis gets a row without an estimate, unsupported.
     """
-    import static_information
+    import static_policy
 
+    from ccframe.model import ModelError
     from ccframe.sem.report import STRUCTURAL_TITLE
     from ccframe.sem.spec import load_spec
     from ccframe.survey import report
     from ccframe.survey.world import field_survey
 
-    static_information.register()
+    static_policy.register()
     config = copy.deepcopy(config)
     config["seed"] = replicate
     for key, value in overrides.items():
@@ -52,10 +55,19 @@ def one_survey(config: dict[str, Any], variant: str, overrides: dict[str, Any], 
             config["task"][key.removeprefix("task.")] = value
     cluster_overrides = {k: v for k, v in overrides.items() if not k.startswith("task.")}
     start = time.perf_counter()
-    world = field_survey(config, cluster_overrides, fit_sem=fit_sem)
+    spec = load_spec(config["task"]["spec"])
+    try:
+        world = field_survey(config, cluster_overrides, fit_sem=fit_sem)
+    except ModelError:  # every cluster died out
+        labels = [r.label for r in (*spec.regressions, *spec.covariances) if r.label]
+        return pl.DataFrame({"hypothesis": labels, "std": None, "p": None, "supported": False},
+                            schema_overrides={"std": pl.Float64, "p": pl.Float64}).with_columns(
+            variant=pl.lit(variant), replicate=pl.lit(replicate), collapsed_share=pl.lit(1.0),
+            seconds=pl.lit(time.perf_counter() - start))
     significance = config["task"]["significance"]
-    paths = report.composite_paths(load_spec(config["task"]["spec"]), world.answers, significance)
-    paths = paths.with_columns(variant=pl.lit(variant), replicate=pl.lit(replicate))
+    paths = report.composite_paths(spec, world.answers, significance)
+    paths = paths.with_columns(variant=pl.lit(variant), replicate=pl.lit(replicate),
+                               collapsed_share=pl.lit(world.contexts["collapsed"].is_not_null().mean()))
     if fit_sem:
         side = report.side_by_side(world.sem, significance, config["task"]["published"])
         sem = side.tables[STRUCTURAL_TITLE].select("hypothesis", sem_std="std", sem_p="p", sem_supported="supported")
@@ -68,16 +80,22 @@ def one_survey(config: dict[str, Any], variant: str, overrides: dict[str, Any], 
 def summarise(estimates: pl.DataFrame) -> pl.DataFrame:
     """Per variant and hypothesis: support rate, and mean composite-score estimate with its 95% t-CI.
 
-    With SEM columns, also the SEM support rate and the share of admissible solutions.
+    The support rate counts a replicate whose clusters all died out as not supporting; the
+    estimate's statistics are over the ``surveyed`` replicates. With SEM columns, also the
+    SEM support rate and the share of admissible solutions.
     """
-    aggregates = [pl.col("supported").mean().alias("support_rate"), pl.col("std").mean().alias("mean_std"),
-                  pl.col("std").std().fill_null(float("nan")).alias("sd_std"), pl.len().alias("replicates")]
+    aggregates = [pl.col("supported").mean().alias("support_rate"),
+                  pl.col("std").mean().fill_null(float("nan")).alias("mean_std"),
+                  pl.col("std").std().fill_null(float("nan")).alias("sd_std"), pl.len().alias("replicates"),
+                  pl.col("std").count().alias("surveyed"), pl.col("collapsed_share").mean()]
     if "sem_supported" in estimates.columns:
         aggregates += [pl.col("sem_supported").mean().alias("sem_support_rate"),
                        pl.col("proper").mean().alias("admissible_rate")]
     stats = estimates.group_by("variant", "hypothesis").agg(aggregates)
-    half = pl.col("replicates").map_elements(lambda n: float(stdtrit(n - 1, 0.975)) if n > 1 else float("nan"),
-                                             return_dtype=pl.Float64) * pl.col("sd_std") / pl.col("replicates").sqrt()
+    from ccframe.results import t_quantile
+
+    half = (pl.col("surveyed").map_elements(partial(t_quantile, 0.95), return_dtype=pl.Float64)
+            * pl.col("sd_std") / pl.col("surveyed").sqrt())
     return (stats.with_columns(ci_low=pl.col("mean_std") - half, ci_high=pl.col("mean_std") + half)
             .sort("variant", pl.col("hypothesis").str.slice(1).cast(pl.Int64)))
 
