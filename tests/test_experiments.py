@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 import polars as pl
+import yaml
 
 SENSITIVITY = Path(__file__).resolve().parents[1] / "experiments" / "sensitivity"
 
@@ -29,3 +30,19 @@ def test_the_sensitivity_study_ranks_every_parameter_and_logs_one_mlflow_run(tmp
     [logged] = client.search_runs([client.get_experiment_by_name("sensitivity").experiment_id])
     assert logged.data.params["method"] == "morris"
     assert "mu_star.output_index.y3.ctrans" in logged.data.metrics
+
+
+def test_the_knockout_experiment_tabulates_every_hypothesis_under_every_variant(tmp_path):
+    here = Path(__file__).resolve().parents[1] / "experiments" / "virtual_survey"
+    run = subprocess.run([sys.executable, str(here / "run.py"), "--replicates", "2", "--jobs", "2",
+                          "--out", str(tmp_path / "out"), "task.clusters=6", "task.n=90", "years=3"],
+                         cwd=tmp_path, capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stderr[-3000:]
+    variants = list(yaml.safe_load((here / "knockouts.yaml").read_text()))
+    summary = pl.read_parquet(tmp_path / "out" / "summary.parquet")
+    assert summary.height == 16 * len(variants) and set(summary["replicates"]) == {2}
+    table = (tmp_path / "out" / "summary.md").read_text().split("## Mean standardised estimate")[1]
+    rows = [line for line in table.splitlines() if line.startswith("| H") and not line.startswith("| H |")]
+    assert [row.split("|")[1].strip() for row in rows] == [f"H{k}" for k in range(1, 17)]
+    assert all(row.count("|") == len(variants) + 4 for row in rows)
+    assert {p.name for p in (tmp_path / "out" / "figures").iterdir()} == {"support_rates.png", "estimates.png"}

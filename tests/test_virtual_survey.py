@@ -16,7 +16,7 @@ from ccframe.model import CoevolutionModel
 from ccframe.params import ConfigError
 from ccframe.runner import compose, settings_from
 from ccframe.survey import report, signals
-from ccframe.survey.instrument import Questionnaire, QuestionnaireParams
+from ccframe.survey.instrument import FieldingError, Questionnaire, QuestionnaireParams
 from ccframe.survey.snapshot import Snapshot
 from ccframe.survey.world import draw_contexts, field_survey, task_settings
 
@@ -131,7 +131,7 @@ def test_a_cluster_with_too_few_agents_is_surveyed_whole_and_the_rest_come_from_
     instrument = Questionnaire(params(supplier_share=1.0, scale_mix=[0.2, 0.4, 0.4]))
     sample = instrument.sample([shrunk, full, full, full], 8, np.random.default_rng(0))
     assert sample.group_by("cluster").len().sort("cluster")["len"].to_list() == [1, 3, 2, 2]
-    with pytest.raises(ValueError, match="suppliers: 11 respondents wanted, only 10 agents"):
+    with pytest.raises(FieldingError, match="suppliers: 11 respondents wanted, only 10 agents"):
         instrument.sample([shrunk, full, full, full], 11, np.random.default_rng(0))
 
 

@@ -29,9 +29,14 @@ from scipy.special import ndtri
 from ccframe.agents import ES
 from ccframe.hookspecs import hookimpl
 from ccframe.mechanism import Mechanism
+from ccframe.model import ModelError
 from ccframe.params import ConfigError, bounded, build, described, fraction, nonnegative
 from ccframe.survey import signals as builtin_signals
 from ccframe.survey.snapshot import Snapshot, take
+
+class FieldingError(ModelError):
+    """The simulated clusters cannot field the survey: too few agents are left to answer it."""
+
 
 TRANSFORMS = {
     "identity": lambda x: x,
@@ -142,7 +147,7 @@ class Questionnaire(Mechanism):
         """
         p = self.params
         if not snapshots:
-            raise ValueError("no simulated cluster to survey")
+            raise FieldingError("no simulated cluster to survey")
         quotas = np.full(len(snapshots), n // len(snapshots))
         quotas[: n % len(snapshots)] += 1
         n_suppliers = np.array([int(round(quota * p.supplier_share)) for quota in quotas])
@@ -220,7 +225,7 @@ def _allocate(wanted: np.ndarray, available: np.ndarray, what: str) -> np.ndarra
     while short > 0:
         spare = np.flatnonzero(counts < available)
         if spare.size == 0:
-            raise ValueError(f"{what}: {int(wanted.sum())} respondents wanted, only {int(available.sum())} agents "
+            raise FieldingError(f"{what}: {int(wanted.sum())} respondents wanted, only {int(available.sum())} agents "
                              "of the sampled kinds in all clusters; survey more clusters or fewer respondents")
         extra = spare[:short]
         counts[extra] += 1

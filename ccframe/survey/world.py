@@ -21,10 +21,11 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from ccframe.model import CoevolutionModel, ModelError
+from ccframe.model import CoevolutionModel
 from ccframe.params import ConfigError, bounded, build, described
 from ccframe.plugins import mechanism_registry
 from ccframe.settings import Settings, validate
+from ccframe.survey.instrument import FieldingError
 from ccframe.survey.snapshot import Snapshot
 
 Progress = Callable[[int, int, float], None]
@@ -177,7 +178,7 @@ def field_survey(config: Mapping[str, Any], overrides: Mapping[str, Any] | None 
         if progress:
             progress(index + 1, task.clusters, time.perf_counter() - start)
     if instrument is None:
-        raise ModelError(f"all {task.clusters} simulated clusters collapsed; nobody is left to survey")
+        raise FieldingError(f"all {task.clusters} simulated clusters died out; nobody is left to survey")
     answers = instrument.respond(snapshots, task.n, np.random.default_rng(survey_seq))
     answers = answers.with_columns(pl.col("cluster").replace_strict(dict(enumerate(survivors))))
     sem = fit(task.spec, answers, n_minus_one=task.amos) if fit_sem else None

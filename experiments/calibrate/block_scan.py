@@ -4,7 +4,9 @@ A transparent alternative to an Optuna study when one key is refitted after a ru
 each line of stdin is a set of Hydra overrides; for each, the default config runs with those
 overrides on root seeds 42..46 (10 replicates each, as experiments/paper_abm/run.py's block
 column) and the F1, F2, F5-F8 checks of ccframe/facts.py are printed per block (x = holds),
-with the block-mean CBEC/TS unit-revenue ratio and CBEC share by year. Example (issue #4)::
+with the block-mean CBEC/TS unit-revenue ratio and CBEC share by year. With ``--sweeps`` each
+block also runs the seed's ctrans and iexp sweeps, so F3 and F4 are checked too (five times
+the work). Example (issue #4)::
 
     printf '%s\n' export_choice.switch_rate=0.04 export_choice.switch_rate=0.06 \
         | python experiments/calibrate/block_scan.py
@@ -17,23 +19,28 @@ import sys
 import numpy as np
 
 from ccframe import facts
-from ccframe.reproduction import means, run_overrides
+from ccframe.reproduction import means, run_design, run_overrides
 
 BLOCK_SEEDS = (42, 43, 44, 45, 46)
 
 
 def main() -> None:
     """Run every line of overrides on stdin over the five seed blocks and print the tallies."""
+    sweeps = "--sweeps" in sys.argv[1:]
     for line in sys.stdin:
         overrides = line.split()
         tally: dict[str, str] = {}
         ratio, share = [], []
         for seed in BLOCK_SEEDS:
-            m = means(run_overrides(overrides, 10, seed))
+            if sweeps:
+                design = run_design(overrides, replicates=10, seed=seed)
+                m, results = means(design.standard), design.facts
+            else:
+                m = means(run_overrides(overrides, 10, seed))
+                results = [fact(m) for fact in facts.STANDARD_FACTS]
             ratio.append(m["unit_revenue_ratio"])
             share.append(m["cbec_share"])
-            for fact in facts.STANDARD_FACTS:
-                result = fact(m)
+            for result in results:
                 tally[result.fact] = tally.get(result.fact, "") + ("x" if result.passed else ".")
         print(" ".join(overrides) or "default", tally, flush=True)
         print("  ratio", " ".join(f"{v:.3f}" for v in np.nanmean(ratio, 0)))

@@ -36,15 +36,15 @@ def one_survey(config: dict[str, Any], variant: str, overrides: dict[str, Any], 
     as ``sem_std``, ``sem_p``, ``sem_supported`` (Table 7 of
     :func:`ccframe.survey.report.side_by_side`) with the solution's admissibility (``proper``:
     the SEM layer's violation checks, as ``task=sem`` runs them). ``collapsed_share`` is the
-    share of clusters that died out before the survey; when all did, nobody answers and
-    every hypothesis gets a row without an estimate, unsupported.
+    share of clusters that died out before the survey; when too few agents are left to field
+    it, every hypothesis gets a row without an estimate, unsupported (``collapsed_share`` null).
     """
     import static_policy
 
-    from ccframe.model import ModelError
     from ccframe.sem.report import STRUCTURAL_TITLE
     from ccframe.sem.spec import load_spec
     from ccframe.survey import report
+    from ccframe.survey.instrument import FieldingError
     from ccframe.survey.world import field_survey
 
     static_policy.register()
@@ -58,11 +58,11 @@ def one_survey(config: dict[str, Any], variant: str, overrides: dict[str, Any], 
     spec = load_spec(config["task"]["spec"])
     try:
         world = field_survey(config, cluster_overrides, fit_sem=fit_sem)
-    except ModelError:  # every cluster died out
+    except FieldingError:  # (nearly) every cluster died out
         labels = [r.label for r in (*spec.regressions, *spec.covariances) if r.label]
         return pl.DataFrame({"hypothesis": labels, "std": None, "p": None, "supported": False},
                             schema_overrides={"std": pl.Float64, "p": pl.Float64}).with_columns(
-            variant=pl.lit(variant), replicate=pl.lit(replicate), collapsed_share=pl.lit(1.0),
+            variant=pl.lit(variant), replicate=pl.lit(replicate), collapsed_share=pl.lit(None, pl.Float64),
             seconds=pl.lit(time.perf_counter() - start))
     significance = config["task"]["significance"]
     paths = report.composite_paths(spec, world.answers, significance)
@@ -123,6 +123,33 @@ def dependencies(summary: pl.DataFrame, variants: list[str]) -> pl.DataFrame:
         rows.append({"hypothesis": h["hypothesis"], "baseline_support": h["base_rate"],
                      "needs": ", ".join(needs) or "-", "created_by": ", ".join(creates) or "-"})
     return pl.DataFrame(rows)
+
+
+def knockout_table(summary: pl.DataFrame, deps: pl.DataFrame, variants: list[str], config: dict[str, Any]) -> str:
+    """REPORT.md's table: per hypothesis its path, the paper's value, and "mean (support rate)" per variant.
+
+    A variant's cell is bold where the hypothesis needs it or it creates support (:func:`dependencies`).
+    """
+    from ccframe.sem.report import load_published
+    from ccframe.sem.spec import load_spec
+
+    spec = load_spec(config["task"]["spec"])
+    arrows = {"~": "←", "~~": "↔"}
+    paths = {r.label: f"{r.lhs}{arrows[r.op]}{r.rhs}" for r in (*spec.regressions, *spec.covariances) if r.label}
+    paper = (load_published(config["task"]["published"]) or {}).get("structural", {})
+    marked = {(row["hypothesis"], v.strip()) for row in deps.iter_rows(named=True)
+              for column in ("needs", "created_by") for v in row[column].split(",") if v.strip() != "-"}
+    lines = ["| H | path | paper | " + " | ".join(v.replace("_", " ") for v in variants) + " |",
+             "|---" * (3 + len(variants)) + "|"]
+    for h in sorted(paths, key=lambda label: int(label[1:])):
+        cells = []
+        for variant in variants:
+            row = summary.filter((pl.col("variant") == variant) & (pl.col("hypothesis") == h)).row(0, named=True)
+            cell = f"{row['mean_std']:.2f} ({row['support_rate']:.2f})".replace("nan", "–").replace("-", "−")
+            cells.append(f"**{cell}**" if (h, variant) in marked else cell)
+        published = f"{paper[h][0]:.3f}".lstrip("0") if h in paper else "–"
+        lines.append(f"| {h} | {paths[h]} | {published} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
 
 
 def figures(summary: pl.DataFrame, variants: list[str], folder: Path) -> None:
@@ -204,7 +231,9 @@ def main() -> None:
                    tbl_hide_column_data_types=True, tbl_hide_dataframe_shape=True, tbl_width_chars=250):
         text = [f"{len(jobs)} surveys in {time.perf_counter() - start:.0f} s (--jobs {args.jobs}, "
                 f"{args.replicates} replicates, SEM fitted: {args.sem})", "", "## Dependencies (composite scores)",
-                "", str(deps), "", "## Per variant", "", str(summary.drop("sd_std"))]
+                "", str(deps), "", "## Mean standardised estimate (support rate) by variant", "",
+                knockout_table(summary, deps, variants, config), "", "## Per variant", "",
+                str(summary.drop("sd_std"))]
     (results / "summary.md").write_text("\n".join(text) + "\n")
     figures(summary, variants, HERE / "figures" if args.out == "results" else results / "figures")
     print("\n".join(text[:8]))
