@@ -241,14 +241,16 @@ class CoevolutionModel(mesa.Model):
         self.year += 1
 
     def _live_year(self) -> None:
-        """The phases of a year of a living cluster; notes the year it dies out (after entry and exit)."""
+        """The phases of a year of a living cluster; it dies out when, after entry and exit or an
+        operating phase (production, say, where the market no longer covers the cost), no supplier
+        or no server is left."""
         if self.year > 0:
             for phase in EVOLUTION_PHASES:
                 self._call(phase, model=self, year=self.year)
-        if not (self.suppliers.active_rows().size and self.servers.active_rows().size):
-            self.collapsed_in = self.year
-            return
         for phase in OPERATING_PHASES:
+            if not (self.suppliers.active_rows().size and self.servers.active_rows().size):
+                self.collapsed_in = self.year
+                return
             self._call(phase, model=self, year=self.year)
 
     def _collect(self) -> dict[str, float]:

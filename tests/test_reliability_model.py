@@ -131,8 +131,13 @@ def everyone_exits(model):
     model.remove_suppliers(model.suppliers.active_rows())
 
 
-def test_a_cluster_that_dies_out_is_an_outcome_not_a_failure(ccframe_plugin):
-    ccframe_plugin(corrupting(everyone_exits))
+def demand_vanishes(model):
+    model.demand.scale(1e-6)  # next year a_t falls below the marginal cost: nobody can produce
+
+
+@pytest.mark.parametrize("ending", [everyone_exits, demand_vanishes])
+def test_a_cluster_that_dies_out_is_an_outcome_not_a_failure(ccframe_plugin, ending):
+    ccframe_plugin(corrupting(ending))
     result = small_run(["+corrupt.impl=state", "+corrupt.year=2", "replicates=2"])
     years = result.settings.years
     assert result.means("collapsed") == [0.0] * 3 + [1.0] * (years - 2)

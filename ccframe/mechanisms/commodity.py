@@ -60,7 +60,9 @@ class CournotCommodity(Mechanism):
 
         The intercept a follows the demand visible to the cluster's servers (our
         assumption: the inverse demand is the demand the cluster can reach); the
-        visible demand computed here is reused by matching in the same year.
+        visible demand computed here is reused by matching in the same year. Where the
+        market no longer covers the cluster's marginal cost (a <= c, so eq. 2's output is
+        not positive) every supplier exits: the cluster dies out (docs/ODD.md 3.3.6).
         """
         sup, market = model.suppliers, model.market
         rows = sup.active_rows()
@@ -71,11 +73,11 @@ class CournotCommodity(Mechanism):
         market.n_eff = equations.effective_suppliers(sup["scale"][rows], s3)
         market.marginal_cost = equations.cluster_marginal_cost(market.c0, market.n_eff)
         market.price = equations.market_price(market.a, market.c0, market.n_eff)
+        if market.a <= market.marginal_cost:
+            model.remove_suppliers(rows)
+            return
         output = equations.supplier_output(sup["scale"][rows] / s3, market.a, market.b,
                                            market.c0, market.n_eff)
-        model.require(market.price > 0 and bool(np.all(output > 0)),
-                      f"Cournot output or price not positive (a = {market.a:g}, "
-                      f"c = {market.marginal_cost:g}, N = {market.n_eff:g})")
         sup["output"][rows] = output
         learning = (sup["reproduction_time"][rows] / model.settings.suppliers.reproduction_time0)
         unit_cost = market.marginal_cost * learning ** self.params.reproduction_cost_elasticity
