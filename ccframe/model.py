@@ -241,9 +241,11 @@ class CoevolutionModel(mesa.Model):
         self.year += 1
 
     def _live_year(self) -> None:
-        """The phases of a year of a living cluster; it dies out when, after entry and exit or an
-        operating phase (production, say, where the market no longer covers the cost), no supplier
-        or no server is left."""
+        """The phases of a year of a living cluster, up to the point where it dies out.
+
+        It dies out when, after entry and exit or an operating phase (production, say, where
+        the market no longer covers the cost), no supplier or no server is left.
+        """
         if self.year > 0:
             for phase in EVOLUTION_PHASES:
                 self._call(phase, model=self, year=self.year)

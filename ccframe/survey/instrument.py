@@ -34,6 +34,7 @@ from ccframe.params import ConfigError, bounded, build, described, fraction, non
 from ccframe.survey import signals as builtin_signals
 from ccframe.survey.snapshot import Snapshot, take
 
+
 class FieldingError(ModelError):
     """The simulated clusters cannot field the survey: too few agents are left to answer it."""
 
