@@ -294,7 +294,7 @@ def _estimates(model: Any, spec: SemSpec, n_eff: int) -> tuple[pl.DataFrame, dic
                 value = mat[i, j]
                 if i == j:  # (residual) variance over total variance
                     total = cov_inner[i, i] if in_psi else sigma[i, i]
-                    std = value / total
+                    std = value / total if total != 0 else float("nan")  # an inadmissible zero variance
                 else:  # lavaan: divide by the two variances of this matrix (residual ones)
                     denom = mat[i, i] * mat[j, j]
                     std = value / math.sqrt(denom) if denom > 0 else float("nan")
