@@ -220,7 +220,7 @@ def main() -> None:
     start = time.perf_counter()
     frames = Parallel(n_jobs=args.jobs, verbose=10)(
         delayed(one_survey)(config, v, variants_config[v] or {}, r, args.sem) for v, r in jobs)
-    estimates = pl.concat(frames)
+    estimates = pl.concat(frames, how="diagonal_relaxed")  # a survey that could not be fielded has no SEM columns
     results = HERE / args.out
     results.mkdir(exist_ok=True)
     estimates.write_parquet(results / "estimates.parquet")
