@@ -46,3 +46,7 @@ def test_the_knockout_experiment_tabulates_every_hypothesis_under_every_variant(
     assert [row.split("|")[1].strip() for row in rows] == [f"H{k}" for k in range(1, 17)]
     assert all(row.count("|") == len(variants) + 4 for row in rows)
     assert {p.name for p in (tmp_path / "out" / "figures").iterdir()} == {"support_rates.png", "estimates.png"}
+    again = subprocess.run([sys.executable, str(here / "run.py"), "--tables-only", "--out", str(tmp_path / "out"),
+                            "task.clusters=6", "task.n=90", "years=3"], cwd=tmp_path, capture_output=True, text=True)
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert (tmp_path / "out" / "summary.md").read_text().split("## Mean standardised estimate")[1] == table

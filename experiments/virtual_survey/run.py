@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import math
 import sys
 import time
 from functools import partial
@@ -126,9 +127,10 @@ def dependencies(summary: pl.DataFrame, variants: list[str]) -> pl.DataFrame:
 
 
 def knockout_table(summary: pl.DataFrame, deps: pl.DataFrame, variants: list[str], config: dict[str, Any]) -> str:
-    """REPORT.md's table: per hypothesis its path, the paper's value, and "mean (support rate)" per variant.
+    """REPORT.md's table: per hypothesis its path, the paper's value and each variant's estimate.
 
-    A variant's cell is bold where the hypothesis needs it or it creates support (:func:`dependencies`).
+    A variant's cell is "mean (support rate)" over the mean's 95% t-CI; it is bold where the
+    hypothesis needs the variant or the variant creates support (:func:`dependencies`).
     """
     from ccframe.sem.report import load_published
     from ccframe.sem.spec import load_spec
@@ -145,7 +147,10 @@ def knockout_table(summary: pl.DataFrame, deps: pl.DataFrame, variants: list[str
         cells = []
         for variant in variants:
             row = summary.filter((pl.col("variant") == variant) & (pl.col("hypothesis") == h)).row(0, named=True)
-            cell = f"{row['mean_std']:.2f} ({row['support_rate']:.2f})".replace("nan", "–").replace("-", "−")
+            cell = f"{row['mean_std']:.2f} ({row['support_rate']:.2f})"
+            if math.isfinite(row["ci_low"]):
+                cell += f"<br>[{row['ci_low']:.2f}, {row['ci_high']:.2f}]"
+            cell = cell.replace("nan", "–").replace("-", "−")
             cells.append(f"**{cell}**" if (h, variant) in marked else cell)
         published = f"{paper[h][0]:.3f}".lstrip("0") if h in paper else "–"
         lines.append(f"| {h} | {paths[h]} | {published} | " + " | ".join(cells) + " |")
@@ -208,6 +213,8 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--sem", action="store_true", help="also fit the SEM in every survey (slow)")
     parser.add_argument("--out", default="results", help="folder (beside this file) for results and figures")
+    parser.add_argument("--tables-only", action="store_true",
+                        help="survey nothing: rewrite summary.md and the figures from the folder's estimates.parquet")
     parser.add_argument("overrides", nargs="*", help="Hydra overrides for every survey, e.g. task.clusters=30")
     args = parser.parse_args()
 
@@ -215,22 +222,27 @@ def main() -> None:
     variants = list(variants_config)
     config: Any = OmegaConf.to_container(compose(["task=virtual_survey", "tracking.enabled=false", *args.overrides]),
                                          resolve=True)
-    jobs = [(v, r) for v in variants for r in range(args.replicates)]
-    print(f"{len(jobs)} virtual surveys: {len(variants)} variants x {args.replicates} replicates", file=sys.stderr)
-    start = time.perf_counter()
-    frames = Parallel(n_jobs=args.jobs, verbose=10)(
-        delayed(one_survey)(config, v, variants_config[v] or {}, r, args.sem) for v, r in jobs)
-    estimates = pl.concat(frames, how="diagonal_relaxed")  # a survey that could not be fielded has no SEM columns
     results = HERE / args.out
-    results.mkdir(exist_ok=True)
-    estimates.write_parquet(results / "estimates.parquet")
+    if args.tables_only:
+        estimates = pl.read_parquet(results / "estimates.parquet")
+        header = (results / "summary.md").read_text().splitlines()[0]  # how those surveys were run
+    else:
+        jobs = [(v, r) for v in variants for r in range(args.replicates)]
+        print(f"{len(jobs)} virtual surveys: {len(variants)} variants x {args.replicates} replicates", file=sys.stderr)
+        start = time.perf_counter()
+        frames = Parallel(n_jobs=args.jobs, verbose=10)(
+            delayed(one_survey)(config, v, variants_config[v] or {}, r, args.sem) for v, r in jobs)
+        estimates = pl.concat(frames, how="diagonal_relaxed")  # a survey that could not be fielded has no SEM columns
+        results.mkdir(exist_ok=True)
+        estimates.write_parquet(results / "estimates.parquet")
+        header = (f"{len(jobs)} surveys in {time.perf_counter() - start:.0f} s (--jobs {args.jobs}, "
+                  f"{args.replicates} replicates, SEM fitted: {args.sem})")
     summary = summarise(estimates)
     summary.write_parquet(results / "summary.parquet")
     deps = dependencies(summary, variants)
     with pl.Config(tbl_rows=-1, tbl_cols=-1, float_precision=2, tbl_formatting="MARKDOWN", fmt_str_lengths=200,
                    tbl_hide_column_data_types=True, tbl_hide_dataframe_shape=True, tbl_width_chars=250):
-        text = [f"{len(jobs)} surveys in {time.perf_counter() - start:.0f} s (--jobs {args.jobs}, "
-                f"{args.replicates} replicates, SEM fitted: {args.sem})", "", "## Dependencies (composite scores)",
+        text = [header, "", "## Dependencies (composite scores)",
                 "", str(deps), "", "## Mean standardised estimate (support rate) by variant", "",
                 knockout_table(summary, deps, variants, config), "", "## Per variant", "",
                 str(summary.drop("sd_std"))]
