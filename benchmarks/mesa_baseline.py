@@ -102,6 +102,7 @@ class BaselineModel(mesa.Model):
                 raise ValueError(f"{slot}: the baseline implements {name!r}, "
                                  f"got {settings.mechanisms[slot].info.name!r}")
         self.settings, self.year, self.records = settings, 0, []
+        self.collapsed_in: int | None = None
         self.p = {slot: m.params for slot, m in settings.mechanisms.items()}
         s, m = settings, settings.market
         self.a, self.t_co, self.r_fixed = m.a, s.context.t_co0, s.context.r_fixed0
@@ -165,19 +166,34 @@ class BaselineModel(mesa.Model):
     # ------------------------------------------------------------------ the year
 
     def step(self) -> None:
-        """One year: evolution phases from year 1, then operating phases and metrics."""
+        """One year: evolution phases from year 1, then operating phases and metrics.
+
+        A cluster left without suppliers or servers dies out: from that year its records are
+        NaN but for ``collapsed`` = 1 (as ccframe's model does).
+        """
+        if self.collapsed_in is None:
+            self._live_year()
+        if self.collapsed_in is None:
+            self.records.append({**self.collect(), "collapsed": 0.0})
+            self.agent_years += len(self.suppliers()) + len(self.servers())
+        else:
+            self.records.append({**dict.fromkeys(self.records[-1] if self.records else (), math.nan),
+                                 "year": float(self.year), "collapsed": 1.0})
+        self.year += 1
+
+    def _live_year(self) -> None:
+        """The year's phases, up to the point where the cluster dies out."""
         if self.year > 0:
             self.update_context()
             self.progress_technology()
             self.enter_expand_exit()
             self.choose_export_mode()
-        self.produce()
-        self.quote_prices()
-        self.match()
-        self.settle()
-        self.records.append(self.collect())
-        self.agent_years += len(self.suppliers()) + len(self.servers())
-        self.year += 1
+        for phase in (self.produce, self.quote_prices, self.match, self.settle, None):
+            if not (self.suppliers() and self.servers()):
+                self.collapsed_in = self.year
+                return
+            if phase is not None:
+                phase()
 
     def update_context(self) -> None:
         """Demand growth and shocks; eqs. 9-10; supervision of escaping servers; vision growth."""
@@ -278,11 +294,13 @@ class BaselineModel(mesa.Model):
     def produce(self) -> None:
         """Eqs. 1-3 on the market the servers reach; each supplier's output and cost."""
         s, p = self.settings, self.p["commodity"]
-        if not self.suppliers():
-            raise ArithmeticError(f"year {self.year}: no supplier is left in the cluster")
         reach = self._see_demand() / self.base_visible
         self.a = s.market.a * reach ** p.demand_pass_through
         n, c = self.n_eff(), self.c()
+        if self.a <= c:  # the market no longer covers the cost: every supplier exits
+            for sp in list(self.suppliers()):
+                sp.remove()
+            return
         self.price = (self.a + n * c) / (n + 1.0)
         self.marginal_cost, self.n_effective = c, n
         s3 = s.suppliers.s3.scale
@@ -367,13 +385,13 @@ class BaselineModel(mesa.Model):
         for sp in self.suppliers():
             cif = sp.partner.cif if sp.partner is not None else 0.0
             if sp.mode == ES:
-                sp.revenue = sp.sold * cif * p.revenue_share * payment_factor
+                sp.revenue = sp.sold * cif * (p.revenue_share - s.iexp) * payment_factor
             else:
                 sp.revenue = sp.sold * self.price
             sp.profit = sp.revenue - sp.cost
             sp.funds += sp.profit
         for sv in self.servers():
-            paid = p.revenue_share * sv.cif if sv.kind == ES else sv.variable_cost
+            paid = (p.revenue_share - s.iexp) * sv.cif if sv.kind == ES else sv.variable_cost
             unit_cost = paid + s.ctrans + (self.r_fixed + s.context.r_insu) * sv.cif
             sv.revenue = sv.sold * sv.cif
             sv.cost = sv.sold * unit_cost + p.server_fixed_cost

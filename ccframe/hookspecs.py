@@ -19,7 +19,9 @@ skips the four evolution phases)::
 
 Within a phase every active mechanism that implements the hook is called, in slot
 order (commodity, fund, information, technology, export_choice, lifecycle, then
-slots added by plugins); use ``tryfirst``/``trylast`` to run earlier or later.
+slots added by plugins); use ``tryfirst``/``trylast`` to run earlier or later. Once the
+cluster has died out (no supplier or no server left, checked before each operating phase
+and after the last) no hook runs again: the model records NaN metrics (docs/ODD.md 3.3.6).
 """
 
 from __future__ import annotations

@@ -243,17 +243,18 @@ class CoevolutionModel(mesa.Model):
     def _live_year(self) -> None:
         """The phases of a year of a living cluster, up to the point where it dies out.
 
-        It dies out when, after entry and exit or an operating phase (production, say, where
+        It dies out when, after entry and exit or any operating phase (production, say, where
         the market no longer covers the cost), no supplier or no server is left.
         """
         if self.year > 0:
             for phase in EVOLUTION_PHASES:
                 self._call(phase, model=self, year=self.year)
-        for phase in OPERATING_PHASES:
+        for phase in (*OPERATING_PHASES, None):  # None: the check after the last phase
             if not (self.suppliers.active_rows().size and self.servers.active_rows().size):
                 self.collapsed_in = self.year
                 return
-            self._call(phase, model=self, year=self.year)
+            if phase is not None:
+                self._call(phase, model=self, year=self.year)
 
     def _collect(self) -> dict[str, float]:
         """The year's record; each metric's reporting mechanism is kept in :attr:`metric_sources`."""

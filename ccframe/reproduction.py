@@ -37,6 +37,12 @@ class DesignResult:
         """The calibration objective of this design (see :func:`ccframe.facts.total_loss`)."""
         return facts.total_loss(self.facts)
 
+    @property
+    def collapsed_share(self) -> float:
+        """The largest share of replicates that died out by the last year, over the design's runs."""
+        runs = [self.standard, *self.by_ctrans.values(), *self.by_iexp.values()]
+        return max(float(np.nan_to_num(run.means("collapsed")[-1])) for run in runs)
+
 
 def means(result: RunResult) -> dict[str, np.ndarray]:
     """Every metric's replicate means by year (year 0 first), as arrays."""

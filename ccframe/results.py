@@ -42,7 +42,7 @@ def summarise(replicates: pl.DataFrame, level: float = 0.95) -> pl.DataFrame:
     half = pl.col("n").replace_strict(quantiles, return_dtype=pl.Float64) * pl.col("sd") / pl.col("n").sqrt()
     return (
         stats.with_columns(ci_low=pl.col("mean") - half, ci_high=pl.col("mean") + half)
-        .with_columns(pl.col("mean").fill_null(math.nan))
+        .with_columns(pl.col("mean", "sd", "ci_low", "ci_high").fill_null(math.nan))
         .select(SUMMARY_COLUMNS)
         .sort("metric", "year")
     )

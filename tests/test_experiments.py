@@ -50,3 +50,32 @@ def test_the_knockout_experiment_tabulates_every_hypothesis_under_every_variant(
                             "task.clusters=6", "task.n=90", "years=3"], cwd=tmp_path, capture_output=True, text=True)
     assert again.returncode == 0, again.stderr[-3000:]
     assert (tmp_path / "out" / "summary.md").read_text().split("## Mean standardised estimate")[1] == table
+
+
+def test_a_variant_whose_surveys_could_not_be_fielded_counts_as_unsupported_and_shows_no_estimate():
+    import importlib.util
+
+    from omegaconf import OmegaConf
+
+    from ccframe.runner import compose
+
+    here = Path(__file__).resolve().parents[1] / "experiments" / "virtual_survey"
+    loader = importlib.util.spec_from_file_location("knockout_run", here / "run.py")
+    run = importlib.util.module_from_spec(loader)
+    loader.loader.exec_module(run)
+    hypotheses = [f"H{k}" for k in range(1, 17)]
+    alive = pl.DataFrame({"hypothesis": hypotheses * 2, "std": [0.3] * 16 + [0.2] * 16, "p": [0.01] * 32,
+                          "supported": [True] * 32, "variant": "baseline", "replicate": [0] * 16 + [1] * 16,
+                          "collapsed_share": 0.1})
+    dead = pl.DataFrame({"hypothesis": hypotheses, "std": None, "p": None, "supported": False, "variant": "dead",
+                         "replicate": 0, "collapsed_share": None},
+                        schema_overrides={"std": pl.Float64, "p": pl.Float64, "collapsed_share": pl.Float64})
+    summary = run.summarise(pl.concat([alive, dead], how="diagonal_relaxed"))
+    gone = summary.filter(pl.col("variant") == "dead")
+    assert gone["support_rate"].to_list() == [0.0] * 16 and gone["surveyed"].to_list() == [0] * 16
+    assert gone["mean_std"].is_nan().all()
+    deps = run.dependencies(summary, ["baseline", "dead"])
+    assert deps["needs"].to_list() == ["dead"] * 16
+    config = OmegaConf.to_container(compose(["task=virtual_survey"]), resolve=True)
+    table = run.knockout_table(summary, deps, ["baseline", "dead"], config)
+    assert "| H1 | A1←B1 | .239 | 0.25 (1.00)<br>[−0.39, 0.89] | **– (0.00)** |" in table.splitlines()

@@ -139,9 +139,10 @@ def demand_vanishes(model):
 def test_a_cluster_that_dies_out_is_an_outcome_not_a_failure(ccframe_plugin, ending):
     ccframe_plugin(corrupting(ending))
     result = small_run(["+corrupt.impl=state", "+corrupt.year=2", "replicates=2"])
-    years = result.settings.years
-    assert result.means("collapsed") == [0.0] * 3 + [1.0] * (years - 2)
+    years, dead = result.settings.years, 2 if ending is everyone_exits else 3  # after settlement / next production
+    assert result.means("collapsed") == [0.0] * dead + [1.0] * (years + 1 - dead)
     output = result.metric("output_index")
-    assert output["n"].to_list() == [2] * 3 + [0] * (years - 2)
-    assert all(np.isnan(output["mean"].to_list()[3:]))
+    assert output["n"].to_list() == [2] * dead + [0] * (years + 1 - dead)
+    assert all(np.isnan(output["mean"].to_list()[dead:]))
+    assert output["sd"].is_nan().to_list()[dead:] == [True] * (years + 1 - dead)
     assert "collapsed" not in result.plugin_metrics()

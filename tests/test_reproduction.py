@@ -91,7 +91,7 @@ def test_an_undefined_year_counts_as_the_last_defined_one():
 MISSED = {
     "F2": "the ratio is highest in Y0 (TS servers sell only 85% of the base-year output), so no early rise",
     "F1": "output peaks at Y9, not Y4: market reach keeps growing with vision until late",
-    "F4": "CBEC unit revenue rises with iexp: eq. (4)'s higher CIF price outweighs lost sales",
+    "F4": "CBEC unit revenue falls with iexp from 0.2 on; at 0.1 CBEC servers lose money and the channel congests",
     "F3": "ctrans = 3000 is above 4000 from Y4, not only after Y7, on seed 42 (holds in 3 of 5 seed blocks)",
 }
 

@@ -182,4 +182,5 @@ def field_survey(config: Mapping[str, Any], overrides: Mapping[str, Any] | None 
     answers = instrument.respond(snapshots, task.n, np.random.default_rng(survey_seq))
     answers = answers.with_columns(pl.col("cluster").replace_strict(dict(enumerate(survivors))))
     sem = fit(task.spec, answers, n_minus_one=task.amos) if fit_sem else None
-    return SurveyWorld(contexts=pl.DataFrame(rows), answers=answers, sem=sem)
+    contexts = pl.DataFrame(rows, schema_overrides={"collapsed": pl.Int64}, infer_schema_length=None)
+    return SurveyWorld(contexts=contexts, answers=answers, sem=sem)

@@ -21,6 +21,11 @@ def run(config: DictConfig, job: runner.Job) -> None:
                    tbl_hide_column_data_types=True, tbl_width_chars=200):
         shown = [*scenario.metrics, *result.plugin_metrics()]
         print(result.table(shown))
+    dead = result.means("collapsed")
+    if dead[-1] > 0:
+        first = next(year for year, share in enumerate(dead) if share > 0)
+        print(f"{round(dead[-1] * settings.replicates)} of {settings.replicates} replicates died out (no supplier or "
+              f"server left, from year {first} on): the means are over the clusters still alive (docs/ODD.md 3.3.6)")
     others = sorted(set(result.metric_sources) - set(shown))
     if others:
         print(f"also in the results and MLflow: {', '.join(others)}")

@@ -38,7 +38,7 @@ import conf_writer  # noqa: E402
 
 TRIAL_CTRANS = (3000.0, 4000.0)
 TRIAL_IEXP = (0.1, 0.2, 0.3)
-COLLAPSE_LOSS = 1e5  # a trial whose cluster died out scores worse than any that ran
+COLLAPSE_LOSS = 1e5  # a trial whose every cluster died out (times the share that did) or whose model broke
 
 
 def load_space(path: Path) -> dict[str, dict]:
@@ -79,17 +79,25 @@ class Objective:
         try:
             design = run_design(overrides(values), replicates=self.replicates, seed=self.seed,
                                 ctrans=TRIAL_CTRANS, iexp=TRIAL_IEXP)
-        except ModelError as exc:  # the cluster died out (no supplier left): the worst outcome, not a gap
-            self.tracker.log_result(run_id, {k: f"{v:.6g}" for k, v in values.items()},
-                                    [("loss", COLLAPSE_LOSS, 0)])
-            self.tracker.finish(run_id, ok=False, error=f"{type(exc).__name__}: {exc}")
-            trial.set_user_attr("collapsed", str(exc))
-            return COLLAPSE_LOSS
+        except ModelError as exc:  # the model broke (numerically): the worst outcome, not a gap
+            return self._worst(trial, run_id, values, f"{type(exc).__name__}: {exc}")
+        if design.collapsed_share > 0:  # clusters died out: facts on the survivors would flatter the trial
+            return self._worst(trial, run_id, values, f"{design.collapsed_share:.0%} of the replicates died out",
+                               design.collapsed_share)
         for r in design.facts:
             trial.set_user_attr(r.fact, bool(r.passed))
         self.tracker.log_result(run_id, {k: f"{v:.6g}" for k, v in values.items()}, fact_metrics(design.facts))
         self.tracker.finish(run_id)
         return design.loss
+
+    def _worst(self, trial: optuna.Trial, run_id: str, values: dict[str, float], why: str,
+               share: float = 1.0) -> float:
+        """Score a trial whose clusters died out (``share`` of the replicates) or whose model broke."""
+        loss = COLLAPSE_LOSS * share
+        self.tracker.log_result(run_id, {k: f"{v:.6g}" for k, v in values.items()}, [("loss", loss, 0)])
+        self.tracker.finish(run_id, ok=False, error=why)
+        trial.set_user_attr("collapsed", why)
+        return loss
 
 
 def warm_start(study: optuna.Study, earlier: optuna.Study, space: dict[str, dict], best: int = 5) -> None:

@@ -54,10 +54,12 @@ def sample(study: dict, problem: dict) -> np.ndarray:
 
 
 def run_sample(names: list[str], values: np.ndarray, overrides: list[str], outputs: list[dict]) -> list[float]:
-    """One model run at one sample: the study's outputs (replicate means), then 1.0 if the model broke down.
+    """One model run at one sample: the study's outputs (replicate means), then its breakdown share.
 
-    A run that ends in a :class:`ccframe.model.ModelError` (e.g. every supplier has left the
-    cluster) is an outcome of the parameters, not a failure of the study: its outputs are NaN.
+    Clusters that die out (docs/ODD.md 3.3.6) are an outcome of the parameters, not a failure
+    of the study: ``breakdown`` is the share of replicates dead by the last year, and the
+    outputs are the survivors' means (NaN where none survived). A run that ends in a
+    :class:`ccframe.model.ModelError` (numerical trouble) has NaN outputs and breakdown 1.
     """
     from ccframe.model import ModelError
     from ccframe.runner import simulate
@@ -65,7 +67,7 @@ def run_sample(names: list[str], values: np.ndarray, overrides: list[str], outpu
     overrides = [*overrides, *(f"{k}={float(v)!r}" for k, v in zip(names, values, strict=True))]
     try:
         result = simulate(overrides)
-        return [*(result.means(o["metric"])[o["year"]] for o in outputs), 0.0]
+        return [*(result.means(o["metric"])[o["year"]] for o in outputs), result.means("collapsed")[-1]]
     except ModelError:
         return [*(math.nan for _ in outputs), 1.0]
     except Exception as exc:  # re-raised as a plain error: Hydra's exceptions do not cross processes
@@ -137,13 +139,14 @@ def plot(indices: pl.DataFrame, method: str, path: Path) -> None:
 def report(study: dict, indices: pl.DataFrame, runs: int, seconds: float, breakdowns: np.ndarray) -> str:
     """REPORT.md: the ranking per output and how it was made."""
     index, conf = main_index(study["method"])
-    broken = int(breakdowns.sum())
+    broken = int((breakdowns > 0).sum())
     lines = [f"# Global sensitivity study ({study['method']})", "",
              f"{runs} model runs ({' '.join(study['overrides'])} each) in {seconds:.0f} s; "
              f"study `experiments/sensitivity/study.yaml`, command `python experiments/sensitivity/run.py`.",
-             f"{broken} of {runs} runs broke down (a model error, e.g. every supplier left the cluster); "
-             f"`{BREAKDOWN}` (1 for such a run) is analysed as an output of its own, and the other outputs use "
-             "the trajectories without a breakdown (column `trajectories`).",
+             f"In {broken} of {runs} runs clusters died out (docs/ODD.md 3.3.6); `{BREAKDOWN}` (the share of "
+             "replicates dead by the last year; 1 for a numerical model error) is analysed as an output of its "
+             "own, the other outputs are the survivors' means, and trajectories where an output is undefined "
+             "(every replicate dead) are left out (column `trajectories`).",
              "Parameters are ranked by " + ("μ*, the mean absolute elementary effect over the range (σ large "
                                             "against μ* flags interactions or non-linearity)"
                                             if index == "mu_star" else "the total-order Sobol index") + ".",

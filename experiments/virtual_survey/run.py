@@ -59,12 +59,15 @@ def one_survey(config: dict[str, Any], variant: str, overrides: dict[str, Any], 
     spec = load_spec(config["task"]["spec"])
     try:
         world = field_survey(config, cluster_overrides, fit_sem=fit_sem)
-    except FieldingError:  # (nearly) every cluster died out
-        labels = [r.label for r in (*spec.regressions, *spec.covariances) if r.label]
-        return pl.DataFrame({"hypothesis": labels, "std": None, "p": None, "supported": False},
-                            schema_overrides={"std": pl.Float64, "p": pl.Float64}).with_columns(
-            variant=pl.lit(variant), replicate=pl.lit(replicate), collapsed_share=pl.lit(None, pl.Float64),
-            seconds=pl.lit(time.perf_counter() - start))
+    except FieldingError as exc:  # (nearly) every cluster died out
+        print(f"{variant}, replicate {replicate}: not fielded: {exc}", file=sys.stderr)
+        unfielded = pl.DataFrame({"hypothesis": list(hypothesis_paths(spec)), "std": None, "p": None,
+                                  "supported": False}, schema_overrides={"std": pl.Float64, "p": pl.Float64})
+        if fit_sem:
+            unfielded = unfielded.with_columns(sem_supported=pl.lit(False))
+        return unfielded.with_columns(variant=pl.lit(variant), replicate=pl.lit(replicate),
+                                      collapsed_share=pl.lit(None, pl.Float64),
+                                      seconds=pl.lit(time.perf_counter() - start))
     significance = config["task"]["significance"]
     paths = report.composite_paths(spec, world.answers, significance)
     paths = paths.with_columns(variant=pl.lit(variant), replicate=pl.lit(replicate),
@@ -126,6 +129,11 @@ def dependencies(summary: pl.DataFrame, variants: list[str]) -> pl.DataFrame:
     return pl.DataFrame(rows)
 
 
+def hypothesis_paths(spec: Any) -> dict[str, Any]:
+    """The spec's labelled structural relations (H1..H16), keyed by label."""
+    return {r.label: r for r in (*spec.regressions, *spec.covariances) if r.label}
+
+
 def knockout_table(summary: pl.DataFrame, deps: pl.DataFrame, variants: list[str], config: dict[str, Any]) -> str:
     """REPORT.md's table: per hypothesis its path, the paper's value and each variant's estimate.
 
@@ -135,9 +143,8 @@ def knockout_table(summary: pl.DataFrame, deps: pl.DataFrame, variants: list[str
     from ccframe.sem.report import load_published
     from ccframe.sem.spec import load_spec
 
-    spec = load_spec(config["task"]["spec"])
     arrows = {"~": "←", "~~": "↔"}
-    paths = {r.label: f"{r.lhs}{arrows[r.op]}{r.rhs}" for r in (*spec.regressions, *spec.covariances) if r.label}
+    paths = {h: f"{r.lhs}{arrows[r.op]}{r.rhs}" for h, r in hypothesis_paths(load_spec(config["task"]["spec"])).items()}
     paper = (load_published(config["task"]["published"]) or {}).get("structural", {})
     marked = {(row["hypothesis"], v.strip()) for row in deps.iter_rows(named=True)
               for column in ("needs", "created_by") for v in row[column].split(",") if v.strip() != "-"}
