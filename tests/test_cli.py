@@ -45,3 +45,10 @@ def test_multirun_runs_one_job_per_combination(tmp_path):
     run = ccframe("-m", "ctrans=3000,4000", "replicates=2", "years=2", cwd=tmp_path)
     assert run.returncode == 0, run.stderr
     assert run.stderr.count("replicate 2/2 done") == 2
+
+
+def test_a_run_whose_clusters_die_out_finishes_and_says_so(tmp_path):
+    run = ccframe("replicates=2", "tracking.enabled=false", "information.growth_ts=0", "information.growth_es=0",
+                  "information.spillover=0", cwd=tmp_path)  # without vision growth clusters die by year 6
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert "2 of 2 replicates died out (no supplier or server left, from year" in run.stdout
