@@ -382,16 +382,17 @@ class BaselineModel(mesa.Model):
         """Eq. 5 (TS) or eq. 6 (CBEC, paid late) revenue; servers keep the CIF price less costs."""
         s, p = self.settings, self.p["fund"]
         payment_factor = (1.0 + p.discount_rate) ** (-p.settlement_days / 365.0)
+        r_re = p.revenue_share - s.iexp  # the CBEC server's expected return comes out of the pair's share
         for sp in self.suppliers():
             cif = sp.partner.cif if sp.partner is not None else 0.0
             if sp.mode == ES:
-                sp.revenue = sp.sold * cif * (p.revenue_share - s.iexp) * payment_factor
+                sp.revenue = sp.sold * cif * r_re * payment_factor
             else:
                 sp.revenue = sp.sold * self.price
             sp.profit = sp.revenue - sp.cost
             sp.funds += sp.profit
         for sv in self.servers():
-            paid = (p.revenue_share - s.iexp) * sv.cif if sv.kind == ES else sv.variable_cost
+            paid = r_re * sv.cif if sv.kind == ES else sv.variable_cost
             unit_cost = paid + s.ctrans + (self.r_fixed + s.context.r_insu) * sv.cif
             sv.revenue = sv.sold * sv.cif
             sv.cost = sv.sold * unit_cost + p.server_fixed_cost

@@ -19,30 +19,24 @@ FLAGS = VALUE_FLAGS | NO_PREFLIGHT | {"--version", "--resolve", "--run", "-r", "
 FALSE_WORDS = {"false", "no", "off", "0"}
 
 
+def _words(args: list[str]) -> list[str]:
+    """The arguments that are not the value of a flag taking one (``--info`` takes one only optionally)."""
+    words, skip = [], False
+    for arg in args:
+        if not skip:
+            words.append(arg)
+        skip = not skip and arg in VALUE_FLAGS and arg not in ("--info", "-i")
+    return words
+
+
 def overrides_in(args: list[str]) -> list[str]:
     """The Hydra overrides among command-line arguments (not flags, not their values)."""
-    overrides, skip = [], False
-    for arg in args:
-        if skip:
-            skip = False
-        elif arg in VALUE_FLAGS:
-            skip = arg not in ("--info", "-i")
-        elif not arg.startswith("-"):
-            overrides.append(arg)
-    return overrides
+    return [arg for arg in _words(args) if not arg.startswith("-")]
 
 
 def unknown_flag(args: list[str]) -> str | None:
     """The first argument that looks like a flag but is none of Hydra's (argparse would print its usage)."""
-    skip = False
-    for arg in args:
-        if skip:
-            skip = False
-        elif arg in VALUE_FLAGS:
-            skip = arg not in ("--info", "-i")
-        elif arg.startswith("-") and arg.split("=", 1)[0] not in FLAGS:
-            return arg
-    return None
+    return next((arg for arg in _words(args) if arg.startswith("-") and arg.split("=", 1)[0] not in FLAGS), None)
 
 
 def multirun(args: list[str]) -> bool:

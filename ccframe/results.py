@@ -9,7 +9,7 @@ from typing import Any
 import polars as pl
 from scipy.special import stdtrit
 
-SUMMARY_COLUMNS = ("year", "metric", "mean", "sd", "ci_low", "ci_high", "n")
+STATISTICS = ("mean", "sd", "ci_low", "ci_high", "n")
 
 
 def replicate_frame(records_by_replicate: list[list[dict[str, float]]]) -> pl.DataFrame:
@@ -25,16 +25,19 @@ def replicate_frame(records_by_replicate: list[list[dict[str, float]]]) -> pl.Da
                                       "metric": pl.Utf8, "value": pl.Float64}, orient="row")
 
 
-def summarise(replicates: pl.DataFrame, level: float = 0.95) -> pl.DataFrame:
+def summarise(replicates: pl.DataFrame, level: float = 0.95,
+              by: tuple[str, ...] = ("year", "metric")) -> pl.DataFrame:
     """Mean, sd and the t-based ``level`` CI of each metric per year over replicates.
 
     NaN values (a quantity undefined in a replicate, e.g. a ratio over an empty group,
     or every metric of a cluster that died out) are left out of that metric's
     statistics; ``n`` counts those used, and a year none defines has NaN statistics.
+    ``by`` names the columns that group ``value`` (other studies' replicates, e.g.
+    variant and hypothesis); the result is sorted by them, last first.
     """
     defined = pl.col("value").filter(pl.col("value").is_not_nan())
     stats = (
-        replicates.group_by("year", "metric")
+        replicates.group_by(*by)
         .agg(defined.mean().alias("mean"), defined.std().alias("sd"),
              pl.col("value").is_not_nan().sum().cast(pl.UInt32).alias("n"))
     )
@@ -43,8 +46,8 @@ def summarise(replicates: pl.DataFrame, level: float = 0.95) -> pl.DataFrame:
     return (
         stats.with_columns(ci_low=pl.col("mean") - half, ci_high=pl.col("mean") + half)
         .with_columns(pl.col("mean", "sd", "ci_low", "ci_high").fill_null(math.nan))
-        .select(SUMMARY_COLUMNS)
-        .sort("metric", "year")
+        .select(*by, *STATISTICS)
+        .sort(*reversed(by))
     )
 
 

@@ -76,7 +76,7 @@ def test_the_layout_keeps_the_two_subsystems_apart_and_no_shapes_overlap(revised
 
 def test_number_and_stars_as_amos_prints_them():
     assert [number(v) for v in (0.2929, -0.051, 1.0, math.nan)] == [".29", "-.05", "1.00", "n/a"]
-    assert [stars(p) for p in (1e-5, 0.004, 0.03, 0.2, math.nan)] == ["***", "**", "*", " ns", ""]
+    assert [stars(p) for p in (1e-5, 0.004, 0.03, 0.2, math.nan)] == ["***", "**", "*", "ns", ""]
 
 
 def test_a_users_small_model_is_drawn_too(tmp_path):

@@ -21,19 +21,19 @@ from ccframe.agents import ES, TS
 from ccframe.hookspecs import hookimpl
 from ccframe.mechanism import Mechanism
 from ccframe.mechanisms import safe_ratio
-from ccframe.params import bounded, fraction, nonnegative
+from ccframe.params import bounded, fraction
 
 
 @dataclass(frozen=True)
 class ProfitParams:
     """Parameters of profit-driven entry, expansion and exit."""
 
-    entry_rate: float = nonnegative("expected supplier entrants per incumbent per unit of profit rate")
+    entry_rate: float = bounded(0, 100, doc="expected supplier entrants per incumbent per unit of profit rate")
     exit_patience: int = bounded(1, 100, doc="consecutive loss years after which a supplier exits")
     expand_threshold: float = bounded(-1, 1, doc="profit rate above which a supplier may grow a class")
     expand_prob: float = fraction("yearly probability that an eligible supplier grows a class")
     shrink_prob: float = fraction("yearly probability that a loss-making supplier shrinks a class")
-    server_entry_rate: float = nonnegative("expected server entrants per incumbent per unit of profit rate")
+    server_entry_rate: float = bounded(0, 100, doc="expected server entrants per incumbent per unit of profit rate")
 
 
 class ProfitLifecycle(Mechanism):

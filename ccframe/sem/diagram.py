@@ -102,7 +102,7 @@ def stars(pvalue: float | None) -> str:
     """Significance stars of a two-sided p (*** < .001, ** < .01, * < .05, ns); none for a fixed parameter."""
     if pvalue is None or not math.isfinite(pvalue):
         return ""
-    return "***" if pvalue < 0.001 else "**" if pvalue < 0.01 else "*" if pvalue < 0.05 else " ns"
+    return "***" if pvalue < 0.001 else "**" if pvalue < 0.01 else "*" if pvalue < 0.05 else "ns"
 
 
 # -- layout -------------------------------------------------------------------------------
@@ -203,11 +203,13 @@ def _edge(row: dict[str, Any], observed: set[str]) -> Edge:
     if op == "=~":
         return Edge("loading", lhs, rhs, std, p, label, number(std))
     text = f"{label} " if label else ""
+    mark = stars(p)
+    starred = f"{text}{number(std)}{' ' if mark == 'ns' else ''}{mark}"  # .29** but .05 ns
     if op == "~":
-        return Edge("regression", rhs, lhs, std, p, label, f"{text}{number(std)}{stars(p)}")
+        return Edge("regression", rhs, lhs, std, p, label, starred)
     if lhs in observed and rhs in observed:
         return Edge("error_covariance", lhs, rhs, std, p, label, f"{text}{number(std)}")
-    return Edge("covariance", lhs, rhs, std, p, label, f"{text}{number(std)}{stars(p)}")
+    return Edge("covariance", lhs, rhs, std, p, label, starred)
 
 
 def _depths(spec: Any) -> dict[str, int]:

@@ -164,7 +164,7 @@ def structural_table(result: Any, paper: dict[str, list], alpha: float, bootstra
         row = {"hypothesis": label, "path": _path(r), "std": r["std_all"], "paper_std": _num(published[0]),
                "estimate": r["estimate"], "paper_estimate": _num(published[1]), "se": r["se"],
                "paper_se": _num(published[2]), "cr": r["z"], "paper_cr": _num(published[3]),
-               "p": r["pvalue"], "stars": stars(r["pvalue"]).strip(), "supported": ok,
+               "p": r["pvalue"], "stars": stars(r["pvalue"]), "supported": ok,
                "verdict": "supported" if ok else "not supported" if admissible else "not judged",
                "paper": "supported" if label in paper else ""}
         rows.append(row)
@@ -184,7 +184,7 @@ def measurement_table(result: Any, paper: dict[str, list]) -> pl.DataFrame:
         rows.append({"path": f"{r['rhs']} <- {r['lhs']}", "std": r["std_all"], "paper_std": _num(published[0]),
                      "estimate": r["estimate"], "paper_estimate": _num(published[1]), "se": r["se"],
                      "paper_se": _num(published[2]), "cr": r["z"], "paper_cr": _num(published[3]),
-                     "p": r["pvalue"], "stars": stars(r["pvalue"]).strip()})
+                     "p": r["pvalue"], "stars": stars(r["pvalue"])})
     return pl.DataFrame(rows)
 
 

@@ -227,7 +227,7 @@ def _allocate(wanted: np.ndarray, available: np.ndarray, what: str) -> np.ndarra
         spare = np.flatnonzero(counts < available)
         if spare.size == 0:
             raise FieldingError(f"{what}: {int(wanted.sum())} respondents wanted, only {int(available.sum())} agents "
-                             "of the sampled kinds in all clusters; survey more clusters or fewer respondents")
+                                "of the sampled kinds in all clusters; survey more clusters or fewer respondents")
         extra = spare[:short]
         counts[extra] += 1
         short -= extra.size

@@ -165,12 +165,13 @@ def field_survey(config: Mapping[str, Any], overrides: Mapping[str, Any] | None 
                                                           strict=True)):
         model = CoevolutionModel(settings, seed)
         model.run()
-        snapshot = model.mechanism("survey").snapshot
+        survey = model.mechanism("survey")
+        snapshot = survey.snapshot
         if snapshot is None:  # the cluster died out before the wave: nobody is left to answer
             rows.append({"cluster": index, **values, "n_suppliers": 0, "n_servers": 0,
                          "collapsed": model.collapsed_in})
         else:
-            instrument = model.mechanism("survey")
+            instrument = survey
             snapshots.append(snapshot)
             survivors.append(index)
             rows.append({"cluster": index, **values, "n_suppliers": snapshot.n_suppliers,

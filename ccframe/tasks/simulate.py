@@ -21,8 +21,8 @@ def run(config: DictConfig, job: runner.Job) -> None:
                    tbl_hide_column_data_types=True, tbl_width_chars=200):
         shown = [*scenario.metrics, *result.plugin_metrics()]
         print(result.table(shown))
-    dead = result.means("collapsed")
-    if dead[-1] > 0:
+    dead = result.summary.filter(pl.col("metric") == "collapsed")["mean"].to_list()  # none in a resumed older job
+    if dead and dead[-1] > 0:
         first = next(year for year, share in enumerate(dead) if share > 0)
         print(f"{round(dead[-1] * settings.replicates)} of {settings.replicates} replicates died out (no supplier or "
               f"server left, from year {first} on): the means are over the clusters still alive (docs/ODD.md 3.3.6)")

@@ -17,7 +17,6 @@ import copy
 import math
 import sys
 import time
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -88,19 +87,17 @@ def summarise(estimates: pl.DataFrame) -> pl.DataFrame:
     estimate's statistics are over the ``surveyed`` replicates. With SEM columns, also the
     SEM support rate and the share of admissible solutions.
     """
-    aggregates = [pl.col("supported").mean().alias("support_rate"),
-                  pl.col("std").mean().fill_null(float("nan")).alias("mean_std"),
-                  pl.col("std").std().fill_null(float("nan")).alias("sd_std"), pl.len().alias("replicates"),
-                  pl.col("std").count().alias("surveyed"), pl.col("collapsed_share").mean()]
+    from ccframe import results
+
+    keys = ("variant", "hypothesis")
+    aggregates = [pl.col("supported").mean().alias("support_rate"), pl.len().alias("replicates"),
+                  pl.col("collapsed_share").mean()]
     if "sem_supported" in estimates.columns:
         aggregates += [pl.col("sem_supported").mean().alias("sem_support_rate"),
                        pl.col("proper").mean().alias("admissible_rate")]
-    stats = estimates.group_by("variant", "hypothesis").agg(aggregates)
-    from ccframe.results import t_quantile
-
-    half = (pl.col("surveyed").map_elements(partial(t_quantile, 0.95), return_dtype=pl.Float64)
-            * pl.col("sd_std") / pl.col("surveyed").sqrt())
-    return (stats.with_columns(ci_low=pl.col("mean_std") - half, ci_high=pl.col("mean_std") + half)
+    estimate = results.summarise(estimates.select(*keys, value=pl.col("std").fill_null(float("nan"))), by=keys)
+    return (estimates.group_by(*keys).agg(aggregates)
+            .join(estimate.rename({"mean": "mean_std", "sd": "sd_std", "n": "surveyed"}), on=keys)
             .sort("variant", pl.col("hypothesis").str.slice(1).cast(pl.Int64)))
 
 
