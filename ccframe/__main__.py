@@ -4,10 +4,11 @@ import sys
 
 
 def main() -> None:
-    """Start the MLflow worker before Hydra loads, so both load at once; then run the command."""
-    from ccframe.uploader import start_early
+    """Start the MLflow worker and a parallel sweep's workers before Hydra loads; then run the command."""
+    from ccframe import parallel, uploader
 
-    start_early(sys.argv[1:])
+    uploader.start_early(sys.argv[1:])
+    parallel.prepare(sys.argv[1:])
     from ccframe.cli import main as cli_main
 
     cli_main()

@@ -51,7 +51,7 @@ def single_tracked_simulation(args: list[str]) -> bool:
     """
     if args[:1] and args[0] in SUBCOMMANDS or multirun(args) or NO_PREFLIGHT.intersection(args):
         return False
-    values = _values(args)
+    values = typed_values(args)
     return (values.get("task", "simulate") == "simulate"
             and values.get("tracking.enabled", "true").strip().lower() not in FALSE_WORDS)
 
@@ -60,7 +60,7 @@ def parallel_workers(args: list[str]) -> int | None:
     """How many jobs a multirun runs at once, if its launcher is not Hydra's serial one (None if serial)."""
     if not multirun(args):
         return None
-    values = _values(args)
+    values = typed_values(args)
     if values.get("hydra/launcher", "basic") == "basic":
         return None
     import os
@@ -73,6 +73,6 @@ def parallel_workers(args: list[str]) -> int | None:
     return workers if workers > 0 else max(1, cores + 1 + workers)  # joblib: -1 is all cores, -2 all but one
 
 
-def _values(args: list[str]) -> dict[str, str]:
+def typed_values(args: list[str]) -> dict[str, str]:
     """The overrides' keys and values as typed (``+`` dropped), the last one winning."""
     return dict(o.lstrip("+").split("=", 1) for o in overrides_in(args) if "=" in o)

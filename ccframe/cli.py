@@ -18,7 +18,7 @@ from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
 from ccframe import preflight, runner, sweep_failures, tasks
-from ccframe.argv import NO_PREFLIGHT, multirun, overrides_in, parallel_workers, unknown_flag
+from ccframe.argv import NO_PREFLIGHT, multirun, overrides_in, unknown_flag
 from ccframe.model import MechanismError, ModelError
 from ccframe.params import ConfigError
 from ccframe.plugins import PluginError, get_plugin_manager
@@ -70,7 +70,6 @@ def main() -> None:
         sys.exit(sync_command(args[1:]))
     if args[:1] == ["check"]:
         sys.exit(check_command(args[1:]))
-    share_cores(parallel_workers(args))
     try:
         refuse_unknown_flag(args)
         get_plugin_manager()  # a broken installed plugin is one line here, not a Hydra traceback
@@ -85,19 +84,6 @@ def main() -> None:
     except (ConfigError, PluginError) as exc:
         fail(str(exc), EXIT_CONFIG)
     run_hydra()
-
-
-def share_cores(workers: int | None) -> None:
-    """Give each of a parallel sweep's workers its share of the cores for Polars' thread pool.
-
-    Without it every worker starts as many threads as the machine has cores, and on a busy
-    machine they spin against each other (joblib already caps the BLAS libraries' threads in
-    its workers). Workers inherit the setting; a user's own ``POLARS_MAX_THREADS`` wins.
-    """
-    import os
-
-    if workers:
-        os.environ.setdefault("POLARS_MAX_THREADS", str(max(1, (os.cpu_count() or 1) // workers)))
 
 
 def refuse_unknown_flag(args: list[str]) -> None:

@@ -55,7 +55,7 @@ def test_a_parallel_sweep_knows_how_many_workers_share_the_cores(args, workers):
 
 
 def test_each_parallel_worker_gets_its_share_of_cores_for_polars_unless_the_user_chose(monkeypatch):
-    from ccframe.cli import share_cores
+    from ccframe.parallel import share_cores
 
     monkeypatch.delenv("POLARS_MAX_THREADS", raising=False)
     share_cores(os.cpu_count())
@@ -63,3 +63,47 @@ def test_each_parallel_worker_gets_its_share_of_cores_for_polars_unless_the_user
     monkeypatch.setenv("POLARS_MAX_THREADS", "3")
     share_cores(2)
     assert os.environ["POLARS_MAX_THREADS"] == "3"
+
+
+@pytest.mark.parametrize(("args", "n_jobs"), [
+    (["-m", "hydra/launcher=joblib", "seed=1,2"], -1),  # the launcher's default: all cores
+    (["-m", "hydra/launcher=joblib", "hydra.launcher.n_jobs=2"], 2),
+    (["-m", "seed=1,2"], None),  # serial
+    (["hydra/launcher=joblib", "hydra.launcher.n_jobs=2"], None),  # not a multirun
+    (["-m", "hydra/launcher=ray"], None),
+    (["-m", "hydra/launcher=joblib", "hydra.launcher.max_nbytes=1M"], None),  # loky would not reuse the pool
+    (["-m", "hydra/launcher=joblib", "--cfg", "job"], None),  # Hydra only prints
+])
+def test_a_pool_is_warmed_only_for_a_joblib_sweep_the_launcher_will_reuse_it_for(args, n_jobs):
+    from ccframe.parallel import joblib_workers
+
+    assert joblib_workers(args) == n_jobs
+
+
+def test_the_warmed_pool_is_the_one_hydras_joblib_launcher_gets():
+    """The warm-up's arguments must match what the launcher passes, or its workers are wasted."""
+    from dataclasses import asdict
+
+    import joblib
+    import mesa  # noqa: F401 - the launcher runs after Mesa's import has set the start method
+    from hydra_plugins.hydra_joblib_launcher._core import process_joblib_cfg
+    from hydra_plugins.hydra_joblib_launcher.config import JobLibLauncherConf
+
+    from ccframe.parallel import warm_pool
+
+    warmed = warm_pool(joblib, 2)
+    options = {key: value for key, value in asdict(JobLibLauncherConf(n_jobs=2)).items() if key != "_target_"}
+    options["backend"] = "loky"  # as the launcher sets it
+    process_joblib_cfg(options)
+    used = set(joblib.Parallel(**options)(joblib.delayed(os.getpid)() for _ in range(8)))
+    assert used <= warmed
+
+
+def test_a_parallel_sweep_refused_by_the_precheck_exits_with_one_line_while_its_pool_warms(tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("HYDRA_", "MLFLOW_"))}
+    run = subprocess.run([sys.executable, "-m", "ccframe", "-m", "ctrans=3000,-5", "tracking.enabled=false",
+                          "hydra/launcher=joblib", "hydra.launcher.n_jobs=2"],
+                         cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    assert run.returncode == 2
+    assert run.stderr.strip().splitlines() == ["ccframe: error: job 1 (ctrans=-5): ctrans: must be in (0, inf), "
+                                               "got -5.0"]

@@ -1,0 +1,96 @@
+"""A parallel sweep's worker processes: their share of the cores, and a joblib pool started early.
+
+Hydra's joblib launcher starts its workers (loky processes, each a fresh interpreter) only
+when it launches the jobs; each then imports ccframe, Hydra, Mesa, Polars and matplotlib
+(about 2 s) before its first job. ``python -m ccframe -m ... hydra/launcher=joblib`` starts
+them at once instead, from a background thread, with the arguments the launcher will use,
+so loky's reusable executor hands the launcher the same workers, their imports done or under
+way. Only when the command line sets no launcher option but ``n_jobs``: with others loky
+would start a fresh set of workers, and the warm-up would be wasted. A sweep that the
+pre-check refuses exits once the warm-up is done (within about 2 s).
+"""
+
+from __future__ import annotations
+
+import threading
+
+from ccframe.argv import NO_PREFLIGHT, multirun, parallel_workers, typed_values
+
+#: The arguments Hydra's joblib launcher passes to ``joblib.Parallel`` besides ``n_jobs`` when
+#: its config is left alone: ``JobLibLauncherConf``'s defaults with the launcher's backend,
+#: written out because importing Hydra's plugin here would race the main thread's import of Hydra.
+LAUNCHER_DEFAULTS = {"backend": "loky", "prefer": "processes", "require": None, "verbose": 0,
+                     "timeout": None, "pre_dispatch": "2*n_jobs", "batch_size": "auto",
+                     "temp_folder": None, "max_nbytes": None, "mmap_mode": "r"}
+
+
+def prepare(args: list[str]) -> threading.Thread | None:
+    """Before Hydra loads: share the cores among the workers ``args`` ask for, and warm a joblib pool.
+
+    Returns the warm-up thread, or None if ``args`` run no joblib sweep that can be warmed.
+    """
+    share_cores(parallel_workers(args))  # first: the workers inherit the environment
+    return start_early(args)
+
+
+def share_cores(workers: int | None) -> None:
+    """Give each of a parallel sweep's workers its share of the cores for Polars' thread pool.
+
+    Without it every worker starts as many threads as the machine has cores, and on a busy
+    machine they spin against each other (joblib already caps the BLAS libraries' threads in
+    its workers). Workers inherit the setting; a user's own ``POLARS_MAX_THREADS`` wins.
+    """
+    import os
+
+    if workers:
+        os.environ.setdefault("POLARS_MAX_THREADS", str(max(1, (os.cpu_count() or 1) // workers)))
+
+
+def start_early(args: list[str]) -> threading.Thread | None:
+    """Warm the joblib launcher's workers in the background if ``args`` run such a sweep; the thread."""
+    n_jobs = joblib_workers(args)
+    if n_jobs is None:
+        return None
+    import multiprocessing
+
+    import joblib  # here, not in the thread: two threads importing at once can deadlock
+
+    # joblib gives loky a new pool when the start method differs from the last call's. Importing
+    # Mesa makes it "spawn" (mesa/batchrunner.py), so the launcher will ask with spawn: so do we.
+    multiprocessing.set_start_method("spawn", force=True)
+    thread = threading.Thread(target=warm_pool, args=(joblib, n_jobs), name="ccframe-prewarm", daemon=True)
+    thread.start()
+    return thread
+
+
+def joblib_workers(args: list[str]) -> int | None:
+    """``n_jobs`` as typed (-1 by default) for a joblib multirun with no other launcher option; else None."""
+    if not multirun(args) or NO_PREFLIGHT.intersection(args):
+        return None  # no sweep, or one Hydra only prints
+    values = typed_values(args)
+    if values.get("hydra/launcher") != "joblib":
+        return None
+    if {key for key in values if key.startswith("hydra.launcher.")} - {"hydra.launcher.n_jobs"}:
+        return None
+    try:
+        return int(values.get("hydra.launcher.n_jobs", -1))
+    except ValueError:
+        return None
+
+
+def warm_pool(joblib, n_jobs: int) -> set[int]:
+    """Have every worker of the launcher's future pool import what a job needs; their process ids."""
+    tasks = (joblib.delayed(load_job_modules)() for _ in range(joblib.effective_n_jobs(n_jobs)))
+    return set(joblib.Parallel(n_jobs=n_jobs, **LAUNCHER_DEFAULTS)(tasks))
+
+
+def load_job_modules() -> int:
+    """Import the modules a simulation job imports (run in a worker process); the process id."""
+    import os
+
+    import ccframe.cli  # noqa: F401 - Hydra, the model, the mechanisms
+    import ccframe.tasks.simulate  # noqa: F401 - Polars, the results
+    from ccframe.figures import pyplot
+
+    pyplot()
+    return os.getpid()
