@@ -3,6 +3,7 @@
 Measures, in one session and alternating so machine noise hits every variant alike:
   * ``python -c "import hydra, mesa, mlflow"`` (the floor of DESIGN.md's CLI target),
   * ``python -m ccframe <overrides> tracking.enabled=false`` (results and figure kept locally),
+  * the same with ``tracking.figures=false`` (no figure: what drawing it costs),
   * ``python -m ccframe <overrides>`` (the same, plus the MLflow run in ./mlflow.db),
     in a directory whose store already exists (a warm-up run creates it), as for a
     researcher's second and later runs, and in an empty directory, as for the first run
@@ -24,7 +25,7 @@ from benchmarks.timing import timed
 
 
 def main() -> None:
-    """Time the three variants alternately and print a Markdown table of medians."""
+    """Time the variants alternately and print a Markdown table of medians."""
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeats", type=int, default=7)
@@ -34,6 +35,7 @@ def main() -> None:
     variants = {
         "import hydra, mesa, mlflow": [sys.executable, "-c", "import hydra, mesa, mlflow"],
         "ccframe, tracking off": [*cli, "tracking.enabled=false"],
+        "ccframe, tracking off, no figure": [*cli, "tracking.enabled=false", "tracking.figures=false"],
         "ccframe, tracking on": cli,
         "ccframe, tracking on, new store": cli,
     }
