@@ -55,6 +55,9 @@ def start_early(args: list[str]) -> threading.Thread | None:
 
     import joblib  # here, not in the thread: two threads importing at once can deadlock
 
+    if joblib.effective_n_jobs(n_jobs) < 2:
+        return None  # the launcher runs the jobs in this process: no pool to warm
+
     # joblib gives loky a new pool when the start method differs from the last call's. Importing
     # Mesa makes it "spawn" (mesa/batchrunner.py), so the launcher will ask with spawn: so do we.
     multiprocessing.set_start_method("spawn", force=True)

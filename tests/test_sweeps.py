@@ -80,6 +80,12 @@ def test_a_pool_is_warmed_only_for_a_joblib_sweep_the_launcher_will_reuse_it_for
     assert joblib_workers(args) == n_jobs
 
 
+def test_no_pool_is_warmed_when_the_launcher_runs_the_jobs_in_its_own_process():
+    from ccframe.parallel import start_early
+
+    assert start_early(["-m", "hydra/launcher=joblib", "hydra.launcher.n_jobs=1"]) is None
+
+
 def test_the_warmed_pool_is_the_one_hydras_joblib_launcher_gets():
     """The warm-up's arguments must match what the launcher passes, or its workers are wasted."""
     from dataclasses import asdict
