@@ -57,7 +57,10 @@ def single_tracked_simulation(args: list[str]) -> bool:
 
 
 def parallel_workers(args: list[str]) -> int | None:
-    """How many jobs a multirun runs at once, if its launcher is not Hydra's serial one (None if serial)."""
+    """How many jobs a multirun runs at once, if its launcher is not Hydra's serial one (None if serial).
+
+    None too for an ``n_jobs`` that is not a number, which Hydra refuses.
+    """
     if not multirun(args):
         return None
     values = typed_values(args)
@@ -69,7 +72,7 @@ def parallel_workers(args: list[str]) -> int | None:
     try:
         workers = int(values.get("hydra.launcher.n_jobs", -1))
     except ValueError:
-        return cores
+        return None  # Hydra refuses the value
     return workers if workers > 0 else max(1, cores + 1 + workers)  # joblib: -1 is all cores, -2 all but one
 
 

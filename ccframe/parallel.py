@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import threading
 
-from ccframe.argv import NO_PREFLIGHT, multirun, parallel_workers, typed_values
+from ccframe.argv import NO_PREFLIGHT, parallel_workers, typed_values
 
 #: The arguments Hydra's joblib launcher passes to ``joblib.Parallel`` besides ``n_jobs`` when
 #: its config is left alone: ``JobLibLauncherConf``'s defaults with the launcher's backend,
@@ -24,13 +24,11 @@ LAUNCHER_DEFAULTS = {"backend": "loky", "prefer": "processes", "require": None, 
                      "temp_folder": None, "max_nbytes": None, "mmap_mode": "r"}
 
 
-def prepare(args: list[str]) -> threading.Thread | None:
-    """Before Hydra loads: share the cores among the workers ``args`` ask for, and warm a joblib pool.
-
-    Returns the warm-up thread, or None if ``args`` run no joblib sweep that can be warmed.
-    """
-    share_cores(parallel_workers(args))  # first: the workers inherit the environment
-    return start_early(args)
+def prepare(args: list[str]) -> None:
+    """Before Hydra loads: share the cores among the workers ``args`` ask for, and warm a joblib pool."""
+    workers = parallel_workers(args)
+    share_cores(workers)  # first: the workers inherit the environment
+    start_early(args, workers)
 
 
 def share_cores(workers: int | None) -> None:
@@ -46,45 +44,41 @@ def share_cores(workers: int | None) -> None:
         os.environ.setdefault("POLARS_MAX_THREADS", str(max(1, (os.cpu_count() or 1) // workers)))
 
 
-def start_early(args: list[str]) -> threading.Thread | None:
-    """Warm the joblib launcher's workers in the background if ``args`` run such a sweep; the thread."""
-    n_jobs = joblib_workers(args)
-    if n_jobs is None:
+def start_early(args: list[str], workers: int | None) -> threading.Thread | None:
+    """Warm the joblib launcher's ``workers`` in the background if ``args`` run such a sweep; the thread."""
+    if not warmable(args, workers):
         return None
     import multiprocessing
 
-    import joblib  # here, not in the thread: two threads importing at once can deadlock
-
-    if joblib.effective_n_jobs(n_jobs) < 2:
-        return None  # the launcher runs the jobs in this process: no pool to warm
+    import joblib  # noqa: F401 - here, not in the thread: two threads importing at once can deadlock
 
     # joblib gives loky a new pool when the start method differs from the last call's. Importing
     # Mesa makes it "spawn" (mesa/batchrunner.py), so the launcher will ask with spawn: so do we.
     multiprocessing.set_start_method("spawn", force=True)
-    thread = threading.Thread(target=warm_pool, args=(joblib, n_jobs), name="ccframe-prewarm", daemon=True)
+    thread = threading.Thread(target=warm_pool, args=(workers,), name="ccframe-prewarm", daemon=True)
     thread.start()
     return thread
 
 
-def joblib_workers(args: list[str]) -> int | None:
-    """``n_jobs`` as typed (-1 by default) for a joblib multirun with no other launcher option; else None."""
-    if not multirun(args) or NO_PREFLIGHT.intersection(args):
-        return None  # no sweep, or one Hydra only prints
+def warmable(args: list[str], workers: int | None) -> bool:
+    """Whether ``args`` run a joblib sweep on ``workers`` processes whose pool loky will reuse.
+
+    Not when joblib runs the jobs in this process (fewer than 2 workers), when Hydra only
+    prints, or with a launcher option other than ``n_jobs``.
+    """
+    if workers is None or workers < 2 or NO_PREFLIGHT.intersection(args):
+        return False
     values = typed_values(args)
-    if values.get("hydra/launcher") != "joblib":
-        return None
-    if {key for key in values if key.startswith("hydra.launcher.")} - {"hydra.launcher.n_jobs"}:
-        return None
-    try:
-        return int(values.get("hydra.launcher.n_jobs", -1))
-    except ValueError:
-        return None
+    return (values.get("hydra/launcher") == "joblib"
+            and not {key for key in values if key.startswith("hydra.launcher.")} - {"hydra.launcher.n_jobs"})
 
 
-def warm_pool(joblib, n_jobs: int) -> set[int]:
-    """Have every worker of the launcher's future pool import what a job needs; their process ids."""
-    tasks = (joblib.delayed(load_job_modules)() for _ in range(joblib.effective_n_jobs(n_jobs)))
-    return set(joblib.Parallel(n_jobs=n_jobs, **LAUNCHER_DEFAULTS)(tasks))
+def warm_pool(workers: int) -> set[int]:
+    """Have each of the launcher's future ``workers`` import what a job needs; their process ids."""
+    import joblib
+
+    tasks = (joblib.delayed(load_job_modules)() for _ in range(workers))
+    return set(joblib.Parallel(n_jobs=workers, **LAUNCHER_DEFAULTS)(tasks))
 
 
 def load_job_modules() -> int:

@@ -46,6 +46,7 @@ def test_the_jobs_of_a_sweep_differ(serial):
     (["-m", "hydra/launcher=joblib", "hydra.launcher.n_jobs=2", "seed=1,2"], 2),
     (["-m", "hydra/launcher=joblib"], os.cpu_count()),
     (["-m", "hydra/launcher=joblib", "hydra.launcher.n_jobs=-2"], max(1, os.cpu_count() - 1)),
+    (["-m", "hydra/launcher=joblib", "hydra.launcher.n_jobs=all"], None),  # Hydra refuses it
     (["hydra/launcher=joblib", "hydra.launcher.n_jobs=2"], None),  # not a multirun
 ])
 def test_a_parallel_sweep_knows_how_many_workers_share_the_cores(args, workers):
@@ -65,25 +66,27 @@ def test_each_parallel_worker_gets_its_share_of_cores_for_polars_unless_the_user
     assert os.environ["POLARS_MAX_THREADS"] == "3"
 
 
-@pytest.mark.parametrize(("args", "n_jobs"), [
-    (["-m", "hydra/launcher=joblib", "seed=1,2"], -1),  # the launcher's default: all cores
-    (["-m", "hydra/launcher=joblib", "hydra.launcher.n_jobs=2"], 2),
-    (["-m", "seed=1,2"], None),  # serial
-    (["hydra/launcher=joblib", "hydra.launcher.n_jobs=2"], None),  # not a multirun
-    (["-m", "hydra/launcher=ray"], None),
-    (["-m", "hydra/launcher=joblib", "hydra.launcher.max_nbytes=1M"], None),  # loky would not reuse the pool
-    (["-m", "hydra/launcher=joblib", "--cfg", "job"], None),  # Hydra only prints
+@pytest.mark.parametrize(("args", "warmed"), [
+    (["-m", "hydra/launcher=joblib", "seed=1,2"], os.cpu_count() >= 2),  # the launcher's default: all cores
+    (["-m", "hydra/launcher=joblib", "hydra.launcher.n_jobs=2"], True),
+    (["-m", "seed=1,2"], False),  # serial
+    (["hydra/launcher=joblib", "hydra.launcher.n_jobs=2"], False),  # not a multirun
+    (["-m", "hydra/launcher=ray"], False),
+    (["-m", "hydra/launcher=joblib", "hydra.launcher.max_nbytes=1M"], False),  # loky would not reuse the pool
+    (["-m", "hydra/launcher=joblib", "--cfg", "job"], False),  # Hydra only prints
+    (["-m", "hydra/launcher=joblib", "hydra.launcher.n_jobs=1"], False),  # the jobs run in the parent
 ])
-def test_a_pool_is_warmed_only_for_a_joblib_sweep_the_launcher_will_reuse_it_for(args, n_jobs):
-    from ccframe.parallel import joblib_workers
+def test_a_pool_is_warmed_only_for_a_joblib_sweep_the_launcher_will_reuse_it_for(args, warmed):
+    from ccframe.argv import parallel_workers
+    from ccframe.parallel import warmable
 
-    assert joblib_workers(args) == n_jobs
+    assert warmable(args, parallel_workers(args)) == warmed
 
 
 def test_no_pool_is_warmed_when_the_launcher_runs_the_jobs_in_its_own_process():
     from ccframe.parallel import start_early
 
-    assert start_early(["-m", "hydra/launcher=joblib", "hydra.launcher.n_jobs=1"]) is None
+    assert start_early(["-m", "hydra/launcher=joblib", "hydra.launcher.n_jobs=1"], 1) is None
 
 
 def test_the_warmed_pool_is_the_one_hydras_joblib_launcher_gets():
@@ -97,7 +100,7 @@ def test_the_warmed_pool_is_the_one_hydras_joblib_launcher_gets():
 
     from ccframe.parallel import warm_pool
 
-    warmed = warm_pool(joblib, 2)
+    warmed = warm_pool(2)
     options = {key: value for key, value in asdict(JobLibLauncherConf(n_jobs=2)).items() if key != "_target_"}
     options["backend"] = "loky"  # as the launcher sets it
     process_joblib_cfg(options)
