@@ -6,6 +6,11 @@ count, alternating the variants so machine noise hits them alike, each run in a 
 folder (so no job is resumed from an earlier run), and prints a Markdown table of medians
 and the ratio to serial (issue #7's target: at most 0.6 with 2 workers).
 
+Beside each worker count it times the machine's own ceiling: the sweep cut into as many
+independent serial sweeps as there are workers, all started at once. No launcher can beat
+that (each part still pays its own start), so the gap between the two is the launcher's;
+the ceiling's own distance from 1/workers is the machine's (shared or throttled cores).
+
     python -m benchmarks.sweep_scaling --repeats 3 --workers 2
 """
 
@@ -16,9 +21,8 @@ import os
 import platform
 import statistics
 import sys
-import tempfile
 
-from benchmarks.timing import timed
+from benchmarks.timing import timed_together
 
 
 def main() -> None:
@@ -30,15 +34,17 @@ def main() -> None:
     parser.add_argument("--workers", type=int, nargs="+", default=[2], help="joblib worker counts")
     parser.add_argument("overrides", nargs="*", default=["tracking.enabled=false"])
     options = parser.parse_args()
-    sweep = [sys.executable, "-m", "ccframe", "-m", f"seed=range(0,{options.jobs})", *options.overrides]
-    variants = {"serial (basic launcher)": sweep}
+    sweep = sweep_command(0, options.jobs, options.overrides)
+    variants = {"serial (basic launcher)": [sweep]}  # name: the commands run at once
     for workers in options.workers:
-        variants[f"joblib, {workers} workers"] = [*sweep, "hydra/launcher=joblib", f"hydra.launcher.n_jobs={workers}"]
+        variants[f"joblib, {workers} workers"] = [[*sweep, "hydra/launcher=joblib", f"hydra.launcher.n_jobs={workers}"]]
+        variants[f"ceiling: {workers} serial sweeps at once"] = [
+            sweep_command(options.jobs * k // workers, options.jobs * (k + 1) // workers, options.overrides)
+            for k in range(workers)]
     times: dict[str, list[float]] = {name: [] for name in variants}
     for _ in range(options.repeats):
-        for name, args in variants.items():
-            with tempfile.TemporaryDirectory() as cwd:
-                times[name].append(timed(args, cwd))
+        for name, commands in variants.items():
+            times[name].append(timed_together(commands))
     serial = statistics.median(times["serial (basic launcher)"])
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; "
           f"{options.jobs} jobs, overrides: {' '.join(options.overrides)}; median of {options.repeats}")
@@ -47,6 +53,11 @@ def main() -> None:
     for name, values in times.items():
         median = statistics.median(values)
         print(f"| {name} | {median:.1f} | {min(values):.1f} | {median / serial:.2f} |")
+
+
+def sweep_command(first: int, stop: int, overrides: list[str]) -> list[str]:
+    """``python -m ccframe -m`` over the seeds ``first .. stop - 1``."""
+    return [sys.executable, "-m", "ccframe", "-m", f"seed=range({first},{stop})", *overrides]
 
 
 if __name__ == "__main__":

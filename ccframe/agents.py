@@ -15,11 +15,12 @@ from typing import TYPE_CHECKING
 import mesa
 import numpy as np
 
+from ccframe.modes import ES, MODES, TS
+
 if TYPE_CHECKING:
     from ccframe.model import CoevolutionModel
 
-TS, ES = 0, 1
-MODES = ("TS", "ES")
+__all__ = ["ES", "TS", "Context", "RowViews", "Server", "Supplier"]  # ES, TS: where plugins have imported them
 
 
 class _Column:

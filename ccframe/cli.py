@@ -19,7 +19,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from ccframe import preflight, runner, sweep_failures, tasks
 from ccframe.argv import NO_PREFLIGHT, multirun, overrides_in, unknown_flag
-from ccframe.model import MechanismError, ModelError
+from ccframe.errors import MechanismError, ModelError
 from ccframe.params import ConfigError
 from ccframe.plugins import PluginError, get_plugin_manager
 from ccframe.searchpath import register_with_hydra

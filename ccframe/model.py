@@ -18,8 +18,10 @@ import mesa
 import numpy as np
 
 from ccframe import equations
-from ccframe.agents import ES, TS, Context, RowViews, Server, Supplier
+from ccframe.agents import Context, RowViews, Server, Supplier
 from ccframe.demand import DemandSpace
+from ccframe.errors import MechanismError, ModelError
+from ccframe.modes import ES, MODES, TS
 from ccframe.plugins import blame, new_plugin_manager
 from ccframe.settings import Settings
 from ccframe.table import AgentTable
@@ -41,14 +43,6 @@ EVOLUTION_PHASES = ("ccframe_update_context", "ccframe_progress_technology",
                     "ccframe_enter_expand_exit", "ccframe_choose_export_mode")
 OPERATING_PHASES = ("ccframe_produce", "ccframe_quote_prices",
                     "ccframe_match_supply_demand", "ccframe_settle_funds")
-
-
-class MechanismError(RuntimeError):
-    """A mechanism failed; the message names the slot, implementation, plugin, hook and year."""
-
-
-class ModelError(ArithmeticError):
-    """The model reached a state its equations do not define (names year and quantity)."""
 
 
 @dataclass
@@ -299,7 +293,7 @@ class CoevolutionModel(mesa.Model):
                 if values.dtype.kind == "f" and not np.isfinite(values).all():
                     who = label
                     if table is sv:
-                        kinds = {("TS", "ES")[k] for k in sv["kind"][active][~np.isfinite(values)]}
+                        kinds = {MODES[k] for k in sv["kind"][active][~np.isfinite(values)]}
                         who = "/".join(sorted(kinds)) + " server"
                     self.require(False, f"{who}: {column} is NaN or infinite in "
                                  f"{int((~np.isfinite(values)).sum())} agents")

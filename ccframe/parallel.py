@@ -53,7 +53,8 @@ def start_early(args: list[str], workers: int | None) -> threading.Thread | None
     import joblib  # noqa: F401 - here, not in the thread: two threads importing at once can deadlock
 
     # joblib gives loky a new pool when the start method differs from the last call's. Importing
-    # Mesa makes it "spawn" (mesa/batchrunner.py), so the launcher will ask with spawn: so do we.
+    # Mesa makes it "spawn" (mesa/batchrunner.py) should anything here import it before the
+    # launch; the launcher then asks with spawn: so do we, and the two agree either way.
     multiprocessing.set_start_method("spawn", force=True)
     thread = threading.Thread(target=warm_pool, args=(workers,), name="ccframe-prewarm", daemon=True)
     thread.start()

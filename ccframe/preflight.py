@@ -10,6 +10,7 @@ run behind. Overrides that would make Hydra import and call code (``_target_``) 
 from __future__ import annotations
 
 import copy
+from collections.abc import Sequence
 from functools import cache
 from importlib.resources import files
 from typing import Any
@@ -20,6 +21,9 @@ from ccframe.params import ConfigError
 
 #: Keys through which Hydra imports and calls code; never accepted from the command line.
 CODE_KEYS = ("_target_", "_partial_", "_args_", "_call_")
+
+#: The jobs :func:`check` has passed in this process, as their overrides less Hydra's own.
+_passed_jobs: set[tuple[str, ...]] = set()
 
 
 def describe(exc: BaseException) -> str | None:
@@ -254,4 +258,11 @@ def check(overrides: list[str], multirun: bool = False) -> list[Any]:
             label = " ".join(o for o in job if o.split("=", 1)[0] in swept)
             prefix = f"job {index} ({label}): " if multirun else ""
             raise ConfigError(f"{prefix}{exc}") from None
+        _passed_jobs.add(tuple(line for line, override in zip(job, parse(job), strict=True)
+                               if not override.is_hydra_override()))
     return checked
+
+
+def passed(job: Sequence[str]) -> bool:
+    """Whether :func:`check` has passed a sweep job, given as Hydra's sweeper has it (no ``hydra.*`` overrides)."""
+    return tuple(job) in _passed_jobs

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 from omegaconf import DictConfig, OmegaConf
 
-from ccframe.model import CoevolutionModel, MechanismError, ModelError
+from ccframe.errors import MechanismError, ModelError
 from ccframe.outputs import draw_figure, figure_spec, save_outputs
 from ccframe.plugins import mechanism_registry
 from ccframe.results import RunResult, replicate_frame, summarise
@@ -87,6 +87,8 @@ def replicate_seeds(seed: int, replicates: int) -> list[np.random.SeedSequence]:
 
 def run(settings: Settings, config: Any = None, progress: Progress | None = None) -> RunResult:
     """Run every replicate of ``settings`` and summarise them."""
+    from ccframe.model import CoevolutionModel  # Mesa: imported where replicates run, not in a sweep's parent
+
     records, sources = [], {}
     start = time.perf_counter()
     seeds = replicate_seeds(settings.seed, settings.replicates)

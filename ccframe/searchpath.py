@@ -28,5 +28,9 @@ class CcframeSearchPathPlugin(SearchPathPlugin):
 
 
 def register_with_hydra() -> None:
-    """Make Hydra use :class:`CcframeSearchPathPlugin` (idempotent)."""
-    Plugins.instance().register(CcframeSearchPathPlugin)
+    """Make Hydra use :class:`CcframeSearchPathPlugin` and know ccframe's sweeper (idempotent)."""
+    plugins = Plugins.instance()  # scans hydra_plugins first: importing the sweeper before would define it twice
+    from hydra_plugins.ccframe_sweeper import CheckedSweeper
+
+    plugins.register(CcframeSearchPathPlugin)
+    plugins.register(CheckedSweeper)

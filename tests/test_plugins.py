@@ -11,9 +11,9 @@ import pytest
 
 from ccframe import hookimpl, hookspecs
 from ccframe.agents import ES
+from ccframe.errors import MechanismError
 from ccframe.mechanism import Mechanism
 from ccframe.mechanisms.fund import CIFFund
-from ccframe.model import MechanismError
 from ccframe.params import ConfigError, fraction
 from ccframe.plugins import CORE_SLOTS, PluginError, get_plugin_manager, mechanism_registry
 from ccframe.runner import compose, settings_from

@@ -12,8 +12,8 @@ import pytest
 
 from ccframe import hookimpl
 from ccframe.agents import ES
+from ccframe.errors import ModelError
 from ccframe.mechanism import Mechanism
-from ccframe.model import ModelError
 from ccframe.params import bounded
 from ccframe.testing import small_run
 

@@ -1,16 +1,12 @@
 """Validation everywhere: random overrides at the CLI entry end in a valid run or one clean error line."""
 
-import contextlib
-import io
 import math
 import string
-import sys
 
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from ccframe import cli
 from ccframe.runner import compose
 from ccframe.tracking import flatten
 
@@ -45,23 +41,6 @@ prefixes = st.sampled_from(["", "", "", "", "+", "++", "~"])
 overrides = st.builds(lambda p, k, v: f"{p}{k}={v}", prefixes, keys, values)
 
 
-def cli_entry(*args):
-    """Run ``python -m ccframe ARGS`` in this process; return (exit status, stdout, stderr)."""
-    out, err = io.StringIO(), io.StringIO()
-    argv = sys.argv
-    sys.argv = ["ccframe", *args]
-    try:
-        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-            try:
-                cli.main()
-                status = 0
-            except SystemExit as exc:
-                status = exc.code if isinstance(exc.code, int) else 1
-    finally:
-        sys.argv = argv
-    return status, out.getvalue(), err.getvalue()
-
-
 def assert_valid_or_one_clean_line(status, out, err):
     if status == 0:
         return
@@ -73,7 +52,7 @@ def assert_valid_or_one_clean_line(status, out, err):
 
 @settings(max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(override=overrides)
-def test_a_thousand_random_overrides_are_accepted_or_refused_in_one_line(override, tmp_path_factory):
+def test_a_thousand_random_overrides_are_accepted_or_refused_in_one_line(override, cli_entry):
     status, out, err = cli_entry("check", override)
     assert_valid_or_one_clean_line(status, out, err)
     if status == 0:
@@ -86,7 +65,7 @@ def test_a_thousand_random_overrides_are_accepted_or_refused_in_one_line(overrid
                                                                  HealthCheck.function_scoped_fixture])
 @given(override=overrides.filter(lambda o: not any(word in o for word in PINNED_OR_COSTLY)))
 @example(override="-=0")  # looks like a flag: Hydra's argparse would print its usage
-def test_random_overrides_on_a_real_run_end_in_a_result_or_one_clean_line(override, tmp_path):
+def test_random_overrides_on_a_real_run_end_in_a_result_or_one_clean_line(override, tmp_path, cli_entry):
     checked = cli_entry("check", override)[0]
     status, out, err = cli_entry(override, "years=1", "replicates=1", "tracking.enabled=false",
                                  f"hydra.run.dir={tmp_path}/run", "hydra.output_subdir=null")
@@ -98,7 +77,7 @@ def test_random_overrides_on_a_real_run_end_in_a_result_or_one_clean_line(overri
         assert "replicate 1/1 done" not in err
 
 
-def test_a_bad_value_in_the_last_job_of_a_sweep_stops_it_before_the_first_job(tmp_path):
+def test_a_bad_value_in_the_last_job_of_a_sweep_stops_it_before_the_first_job(tmp_path, cli_entry):
     status, out, err = cli_entry("-m", "ctrans=3000,-5", "years=1", "replicates=1", "tracking.enabled=false",
                                  f"hydra.sweep.dir={tmp_path}/sweep")
     assert status == 2 and err.strip() == "ccframe: error: job 1 (ctrans=-5): ctrans: must be in (0, inf), got -5.0"
@@ -115,7 +94,7 @@ def test_a_bad_value_in_the_last_job_of_a_sweep_stops_it_before_the_first_job(tm
                                                 "\"Environment variable 'CCFRAME_UNSET_VARIABLE' not found\""),
     ("suppliers.s1.count=100000000000", "suppliers.s1.count: must be in [0, 1e+07], got 100000000000"),
 ])
-def test_hydra_errors_become_one_line_naming_the_key_and_what_is_allowed(override, message, tmp_path):
+def test_hydra_errors_become_one_line_naming_the_key_and_what_is_allowed(override, message, tmp_path, cli_entry):
     status, out, err = cli_entry(override, "years=1", "replicates=1", "tracking.enabled=false",
                                  f"hydra.run.dir={tmp_path}", "hydra.output_subdir=null")
     assert status == 2, err

@@ -116,3 +116,31 @@ def test_a_parallel_sweep_refused_by_the_precheck_exits_with_one_line_while_its_
     assert run.returncode == 2
     assert run.stderr.strip().splitlines() == ["ccframe: error: job 1 (ctrans=-5): ctrans: must be in (0, inf), "
                                                "got -5.0"]
+
+
+@pytest.mark.parametrize(("sweeper", "compositions_per_job"), [([], 1), (["hydra/sweeper=basic"], 2)])
+def test_the_sweeper_does_not_compose_again_the_jobs_ccframe_has_checked(sweeper, compositions_per_job,
+                                                                        cli_entry, tmp_path, monkeypatch):
+    """Hydra's basic sweeper composes every job in the parent before launching; ccframe's check already has."""
+    from hydra._internal.config_loader_impl import ConfigLoaderImpl
+
+    composed = []
+    compose = ConfigLoaderImpl.load_sweep_config
+    monkeypatch.setattr(ConfigLoaderImpl, "load_sweep_config",
+                        lambda self, master_config, sweep_overrides: composed.append(sweep_overrides)
+                        or compose(self, master_config, sweep_overrides))
+    monkeypatch.chdir(tmp_path)
+    status, _, err = cli_entry("-m", "seed=1,2,3", "years=1", "replicates=1", "tracking.enabled=false",
+                               "hydra.sweep.dir=sweep", *sweeper)  # a hydra.* override: not in the sweeper's jobs
+    assert status == 0, err
+    assert sorted(map(tuple, composed)) == sorted(
+        [(f"seed={seed}", "years=1", "replicates=1", "tracking.enabled=False")  # as Hydra writes them
+         for seed in (1, 2, 3)] * compositions_per_job)
+
+
+def test_a_job_the_check_has_not_passed_is_still_composed_before_the_sweep():
+    from ccframe.preflight import check, passed
+
+    check(["ctrans=3000,3500", "hydra/launcher=joblib"], multirun=True)
+    assert passed(["ctrans=3000"]) and passed(["ctrans=3500"])
+    assert not passed(["ctrans=3600"])

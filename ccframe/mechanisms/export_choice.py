@@ -13,10 +13,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ccframe.agents import ES
 from ccframe.hookspecs import hookimpl
 from ccframe.mechanism import Mechanism
 from ccframe.mechanisms import safe_ratio
+from ccframe.modes import ES
 from ccframe.params import bounded, fraction
 
 

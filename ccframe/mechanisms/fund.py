@@ -15,10 +15,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from ccframe import equations
-from ccframe.agents import ES, TS
 from ccframe.hookspecs import hookimpl
 from ccframe.mechanism import Mechanism
 from ccframe.mechanisms import mean_or_nan, safe_ratio
+from ccframe.modes import ES, MODES, TS
 from ccframe.params import ConfigError, bounded, fraction, nonnegative
 
 
@@ -80,7 +80,7 @@ class CIFFund(Mechanism):
                                         ctx.tax, ctx.rebate)
         iexp = np.where(sv["kind"][rows] == ES, s.iexp, self.params.ts_iexp)
         denominator = 1.0 - ctx.r_fixed - ctx.r_insu - iexp
-        kinds = sorted({("TS", "ES")[k] for k in sv["kind"][rows][denominator <= 0]})  # agent types at fault
+        kinds = sorted({MODES[k] for k in sv["kind"][rows][denominator <= 0]})  # agent types at fault
         if kinds:
             model.require(False, f"{'/'.join(kinds)} server: CIF denominator 1 - R_fixed - R_insu - I_exp = "
                           f"{denominator.min():g} is not positive (eq. 4)")

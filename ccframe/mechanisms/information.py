@@ -16,10 +16,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from ccframe import equations
-from ccframe.agents import ES, TS
 from ccframe.hookspecs import hookimpl
 from ccframe.mechanism import Mechanism
 from ccframe.mechanisms import safe_ratio
+from ccframe.modes import ES, TS
 from ccframe.params import bounded, fraction, positive
 
 

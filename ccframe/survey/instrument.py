@@ -26,10 +26,10 @@ import numpy as np
 import polars as pl
 from scipy.special import ndtri
 
-from ccframe.agents import ES
+from ccframe.errors import ModelError
 from ccframe.hookspecs import hookimpl
 from ccframe.mechanism import Mechanism
-from ccframe.model import ModelError
+from ccframe.modes import ES
 from ccframe.params import ConfigError, bounded, build, described, fraction, nonnegative
 from ccframe.survey import signals as builtin_signals
 from ccframe.survey.snapshot import Snapshot, take

@@ -21,7 +21,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from ccframe.agents import ES, TS
+from ccframe.modes import ES, TS
 from ccframe.survey.snapshot import Snapshot
 
 Signal = Callable[[Snapshot], tuple[np.ndarray, np.ndarray]]

@@ -26,7 +26,7 @@ import optuna
 from omegaconf import OmegaConf
 
 from ccframe import facts
-from ccframe.model import ModelError
+from ccframe.errors import ModelError
 from ccframe.reproduction import run_design
 from ccframe.runner import compose
 from ccframe.tracking import Tracker

@@ -59,9 +59,9 @@ def run_sample(names: list[str], values: np.ndarray, overrides: list[str], outpu
     Clusters that die out (docs/ODD.md 3.3.6) are an outcome of the parameters, not a failure
     of the study: ``breakdown`` is the share of replicates dead by the last year, and the
     outputs are the survivors' means (NaN where none survived). A run that ends in a
-    :class:`ccframe.model.ModelError` (numerical trouble) has NaN outputs and breakdown 1.
+    :class:`ccframe.errors.ModelError` (numerical trouble) has NaN outputs and breakdown 1.
     """
-    from ccframe.model import ModelError
+    from ccframe.errors import ModelError
     from ccframe.runner import simulate
 
     overrides = [*overrides, *(f"{k}={float(v)!r}" for k, v in zip(names, values, strict=True))]

@@ -22,9 +22,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from ccframe import hookimpl
-from ccframe.agents import ES, TS
 from ccframe.demand import DemandSpace
 from ccframe.mechanism import Mechanism
+from ccframe.modes import ES, TS
 from ccframe.params import ConfigError, bounded, described, fraction
 
 KINDS = {"ts": TS, "es": ES}
