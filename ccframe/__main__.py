@@ -1,5 +1,6 @@
 """``python -m ccframe`` and the ``ccframe`` script: the command line (:mod:`ccframe.cli`)."""
 
+import gc
 import sys
 
 
@@ -11,7 +12,12 @@ def main() -> None:
     parallel.prepare(sys.argv[1:])
     from ccframe.cli import main as cli_main
 
-    cli_main()
+    try:
+        cli_main()
+    finally:
+        # The process ends here: spare its last garbage collections a walk over every object
+        # of Hydra, Mesa, Polars and matplotlib (0.3 s, a tenth of a default run).
+        gc.freeze()
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ from omegaconf import DictConfig, OmegaConf
 from ccframe import preflight, runner, sweep_failures, tasks
 from ccframe.argv import NO_PREFLIGHT, multirun, overrides_in, unknown_flag
 from ccframe.errors import MechanismError, ModelError
+from ccframe.parallel import release_workers
 from ccframe.params import ConfigError
 from ccframe.plugins import PluginError, get_plugin_manager
 from ccframe.searchpath import register_with_hydra
@@ -84,6 +85,9 @@ def main() -> None:
     except (ConfigError, PluginError) as exc:
         fail(str(exc), EXIT_CONFIG)
     run_hydra()
+    release_workers(args)
+    if sweep_failures.any_failed():
+        sys.exit(EXIT_RUN)
 
 
 def refuse_unknown_flag(args: list[str]) -> None:
@@ -126,5 +130,3 @@ def run_hydra() -> None:
     finally:
         if not wants_traceback:
             os.environ.pop("HYDRA_FULL_ERROR", None)
-    if sweep_failures.any_failed():
-        sys.exit(EXIT_RUN)

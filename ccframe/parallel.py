@@ -7,7 +7,8 @@ them at once instead, from a background thread, with the arguments the launcher 
 so loky's reusable executor hands the launcher the same workers, their imports done or under
 way. Only when the command line sets no launcher option but ``n_jobs``: with others loky
 would start a fresh set of workers, and the warm-up would be wasted. A sweep that the
-pre-check refuses exits once the warm-up is done (within about 2 s).
+pre-check refuses exits once the warm-up is done (within about 2 s). Once the sweep is
+done, its idle workers are ended at once (:func:`release_workers`).
 """
 
 from __future__ import annotations
@@ -64,14 +65,33 @@ def start_early(args: list[str], workers: int | None) -> threading.Thread | None
 def warmable(args: list[str], workers: int | None) -> bool:
     """Whether ``args`` run a joblib sweep on ``workers`` processes whose pool loky will reuse.
 
-    Not when joblib runs the jobs in this process (fewer than 2 workers), when Hydra only
-    prints, or with a launcher option other than ``n_jobs``.
+    Not with a launcher option other than ``n_jobs``.
+    """
+    launcher_options = {key for key in typed_values(args) if key.startswith("hydra.launcher.")}
+    return joblib_pool_sweep(args, workers) and not launcher_options - {"hydra.launcher.n_jobs"}
+
+
+def joblib_pool_sweep(args: list[str], workers: int | None) -> bool:
+    """Whether ``args`` run a sweep on a pool of joblib ``workers``.
+
+    Not when joblib runs the jobs in this process (fewer than 2 workers), nor when Hydra only prints.
     """
     if workers is None or workers < 2 or NO_PREFLIGHT.intersection(args):
         return False
-    values = typed_values(args)
-    return (values.get("hydra/launcher") == "joblib"
-            and not {key for key in values if key.startswith("hydra.launcher.")} - {"hydra.launcher.n_jobs"})
+    return typed_values(args).get("hydra/launcher") == "joblib"
+
+
+def release_workers(args: list[str]) -> None:
+    """End a finished joblib sweep's idle workers now, not at exit, where loky waits for each to unload.
+
+    Every job has returned (its results and MLflow run written), so nothing is lost;
+    the sweep ends about 0.5 s sooner.
+    """
+    if not joblib_pool_sweep(args, parallel_workers(args)):
+        return
+    from joblib.externals.loky import get_reusable_executor
+
+    get_reusable_executor(reuse=True).shutdown(wait=False, kill_workers=True)  # the launcher's pool
 
 
 def warm_pool(workers: int) -> set[int]:
@@ -86,7 +106,8 @@ def load_job_modules() -> int:
     """Import the modules a simulation job imports (run in a worker process); the process id."""
     import os
 
-    import ccframe.cli  # noqa: F401 - Hydra, the model, the mechanisms
+    import ccframe.cli  # noqa: F401 - Hydra
+    import ccframe.model  # noqa: F401 - Mesa, the mechanisms
     import ccframe.tasks.simulate  # noqa: F401 - Polars, the results
     from ccframe.figures import pyplot
 

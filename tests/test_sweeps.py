@@ -3,6 +3,8 @@
 import os
 import subprocess
 import sys
+import textwrap
+import time
 
 import polars as pl
 import pytest
@@ -144,3 +146,51 @@ def test_a_job_the_check_has_not_passed_is_still_composed_before_the_sweep():
     check(["ctrans=3000,3500", "hydra/launcher=joblib"], multirun=True)
     assert passed(["ctrans=3000"]) and passed(["ctrans=3500"])
     assert not passed(["ctrans=3600"])
+
+
+def test_the_warm_up_imports_every_library_a_job_imports(tmp_path):
+    """What a job imports after the warm-up, it imports on the sweep's clock."""
+    script = textwrap.dedent("""
+        import sys
+        from ccframe.parallel import load_job_modules
+        from ccframe.cli import main
+        load_job_modules()
+        warmed = {name.split(".")[0] for name in sys.modules}
+        sys.argv = ["ccframe", "-m", "years=1", "replicates=1", "tracking.enabled=false", "hydra.sweep.dir=sweep"]
+        try:
+            main()
+        except SystemExit as exc:
+            assert not exc.code, exc.code
+        print(sorted({name.split(".")[0] for name in sys.modules} - warmed - {"hydra_plugins"}))
+    """)
+    run = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_a_finished_joblib_sweep_ends_its_idle_workers_at_once():
+    from ccframe.parallel import release_workers, warm_pool
+
+    workers = warm_pool(2)
+    release_workers(["-m", "seed=1,2", "hydra/launcher=joblib", "hydra.launcher.n_jobs=2"])
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and any(map(running, workers)):
+        time.sleep(0.05)
+    assert not any(map(running, workers))
+
+
+def test_the_end_of_another_sweep_leaves_joblibs_workers_alone():
+    from ccframe.parallel import release_workers, warm_pool
+
+    workers = warm_pool(2)
+    release_workers(["-m", "seed=1,2"])
+    assert all(map(running, workers))
+
+
+def running(pid):
+    """Whether process ``pid`` is alive (not ended, nor ended and waiting to be reaped)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
