@@ -29,7 +29,9 @@ class CcframeSearchPathPlugin(SearchPathPlugin):
 
 def register_with_hydra() -> None:
     """Make Hydra use :class:`CcframeSearchPathPlugin` and know ccframe's sweeper (idempotent)."""
-    plugins = Plugins.instance()  # scans hydra_plugins first: importing the sweeper before would define it twice
+    # The first call scans Hydra's plugin modules and runs them again, BasicSweeper's among
+    # them: the sweeper is imported after it, so that it subclasses the class Hydra keeps.
+    plugins = Plugins.instance()
     from hydra_plugins.ccframe_sweeper import CheckedSweeper
 
     plugins.register(CcframeSearchPathPlugin)
