@@ -140,12 +140,16 @@ def test_the_sweeper_does_not_compose_again_the_jobs_ccframe_has_checked(sweeper
          for seed in (1, 2, 3)] * compositions_per_job)
 
 
-def test_a_job_the_check_has_not_passed_is_still_composed_before_the_sweep():
+def test_only_the_jobs_the_check_passed_are_trusted_named_as_hydras_sweeper_names_them():
+    """Hydra's sweeper has each job without its hydra.* overrides; any other job Hydra composes itself."""
+    from ccframe.params import ConfigError
     from ccframe.preflight import check, passed
 
     check(["ctrans=3000,3500", "hydra/launcher=joblib"], multirun=True)
+    with pytest.raises(ConfigError):
+        check(["ctrans=-5", "hydra/launcher=joblib"], multirun=True)
     assert passed(["ctrans=3000"]) and passed(["ctrans=3500"])
-    assert not passed(["ctrans=3600"])
+    assert not passed(["ctrans=3600"]) and not passed(["ctrans=-5"])
 
 
 def test_the_warm_up_imports_every_library_a_job_imports(tmp_path):
