@@ -249,7 +249,9 @@ def check(overrides: list[str], multirun: bool = False) -> list[Any]:
     """Validate every job of a command line; return their settings or raise one ConfigError."""
     from ccframe.runner import settings_from
 
-    swept = {o.get_key_element() for o in parse(overrides) if o.is_sweep_override()}
+    parsed = parse(overrides)
+    swept = {o.get_key_element() for o in parsed if o.is_sweep_override()}
+    hydras_own = {o.get_key_element() for o in parsed if o.is_hydra_override()}  # not in the sweeper's jobs
     checked = []
     for index, job in enumerate(jobs(overrides, multirun)):
         try:
@@ -258,8 +260,7 @@ def check(overrides: list[str], multirun: bool = False) -> list[Any]:
             label = " ".join(o for o in job if o.split("=", 1)[0] in swept)
             prefix = f"job {index} ({label}): " if multirun else ""
             raise ConfigError(f"{prefix}{exc}") from None
-        _passed_jobs.add(tuple(line for line, override in zip(job, parse(job), strict=True)
-                               if not override.is_hydra_override()))
+        _passed_jobs.add(tuple(o for o in job if o.split("=", 1)[0] not in hydras_own))
     return checked
 
 

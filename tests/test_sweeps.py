@@ -189,6 +189,7 @@ def test_the_end_of_another_sweep_leaves_joblibs_workers_alone():
     workers = warm_pool(2)
     release_workers(["-m", "seed=1,2"])
     assert all(map(running, workers))
+    assert warm_pool(2) <= workers  # the same pool, still in use
 
 
 def running(pid):
