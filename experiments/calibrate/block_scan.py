@@ -4,7 +4,8 @@ A transparent alternative to an Optuna study when one key is refitted after a ru
 each line of stdin is a set of Hydra overrides; for each, the default config runs with those
 overrides on root seeds 42..46 (10 replicates each, as experiments/paper_abm/run.py's block
 column) and the F1, F2, F5-F8 checks of ccframe/facts.py are printed per block (x = holds),
-with the block-mean CBEC/TS unit-revenue ratio and CBEC share by year. With ``--sweeps`` each
+with the block means of the output index, the CBEC/TS unit-revenue ratio and the CBEC share
+by year (:data:`SERIES`). With ``--sweeps`` each
 block also runs the seed's ctrans and iexp sweeps, so F3 and F4 are checked too (five times
 the work). Example (issue #4)::
 
@@ -22,6 +23,7 @@ from ccframe import facts
 from ccframe.reproduction import means, run_design, run_overrides
 
 BLOCK_SEEDS = (42, 43, 44, 45, 46)
+SERIES = {"output": "output_index", "ratio": "unit_revenue_ratio", "share": "cbec_share"}  # label: metric
 
 
 def main() -> None:
@@ -30,7 +32,7 @@ def main() -> None:
     for line in sys.stdin:
         overrides = line.split()
         tally: dict[str, str] = {}
-        ratio, share = [], []
+        series: dict[str, list[np.ndarray]] = {label: [] for label in SERIES}
         for seed in BLOCK_SEEDS:
             if sweeps:
                 design = run_design(overrides, replicates=10, seed=seed)
@@ -38,13 +40,13 @@ def main() -> None:
             else:
                 m = means(run_overrides(overrides, 10, seed))
                 results = [fact(m) for fact in facts.STANDARD_FACTS]
-            ratio.append(m["unit_revenue_ratio"])
-            share.append(m["cbec_share"])
+            for label, metric in SERIES.items():
+                series[label].append(m[metric])
             for result in results:
                 tally[result.fact] = tally.get(result.fact, "") + ("x" if result.passed else ".")
         print(" ".join(overrides) or "default", tally, flush=True)
-        print("  ratio", " ".join(f"{v:.3f}" for v in np.nanmean(ratio, 0)))
-        print("  share", " ".join(f"{v:.3f}" for v in np.nanmean(share, 0)))
+        for label, values in series.items():
+            print(f"  {label}", " ".join(f"{v:.3f}" for v in np.nanmean(values, 0)))
 
 
 if __name__ == "__main__":
