@@ -197,9 +197,16 @@ STANDARD_FACTS: tuple[Callable[[Series], FactResult], ...] = (
 
 def evaluate(standard: Series, by_ctrans: Mapping[float, Series],
              by_iexp: Mapping[float, Series]) -> list[FactResult]:
-    """All eight facts, F1-F8 in order."""
+    """The facts the runs can show, in order: F1-F8, less F3 or F4 where its sweep was not run.
+
+    A sweep that is empty was not run (a calibration of the standard-model facts
+    only); one that was run must hold the values its fact compares.
+    """
     results = [fact(standard) for fact in STANDARD_FACTS]
-    results += [freight_effect(by_ctrans), return_expectation_effect(by_iexp)]
+    if by_ctrans:
+        results.append(freight_effect(by_ctrans))
+    if by_iexp:
+        results.append(return_expectation_effect(by_iexp))
     return sorted(results, key=lambda r: r.fact)
 
 

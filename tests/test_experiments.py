@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 import polars as pl
+import pytest
 import yaml
 
 SENSITIVITY = Path(__file__).resolve().parents[1] / "experiments" / "sensitivity"
@@ -79,3 +80,37 @@ def test_a_variant_whose_surveys_could_not_be_fielded_counts_as_unsupported_and_
     config = OmegaConf.to_container(compose(["task=virtual_survey"]), resolve=True)
     table = run.knockout_table(summary, deps, ["baseline", "dead"], config)
     assert "| H1 | A1←B1 | .239 | 0.25 (1.00)<br>[−0.39, 0.89] | **– (0.00)** |" in table.splitlines()
+
+
+CALIBRATE = Path(__file__).resolve().parents[1] / "experiments" / "calibrate" / "calibrate.py"
+
+
+def test_a_calibration_of_some_facts_scores_only_those_and_still_checks_all_eight(tmp_path):
+    (tmp_path / "space.yaml").write_text("parameters:\n  market.growth: {low: 0.05, high: 0.1}\n")
+    run = subprocess.run([sys.executable, str(CALIBRATE), "--trials", "2", "--replicates", "1",
+                          "--check-replicates", "1", "--facts", "f5,F1", "--study", "subset",
+                          "--space", str(tmp_path / "space.yaml"), "--storage", f"sqlite:///{tmp_path / 'optuna.db'}",
+                          "--mlflow-uri", f"sqlite:///{tmp_path / 'mlflow.db'}"],
+                         cwd=tmp_path, capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stderr[-3000:]
+    from mlflow import MlflowClient
+
+    client = MlflowClient(tracking_uri=f"sqlite:///{tmp_path / 'mlflow.db'}")
+    runs = client.search_runs([client.get_experiment_by_name("calibration").experiment_id])
+    [study] = [r for r in runs if "mlflow.parentRunId" not in r.data.tags]
+    trials = [r for r in runs if "mlflow.parentRunId" in r.data.tags]
+    assert study.data.tags["facts"] == "F1,F5" and len(trials) == 2
+    for trial in trials:  # the standard model only: no sweep was run, the six standard facts were checked
+        metrics = trial.data.metrics
+        assert {"loss_F3", "loss_F4"}.isdisjoint(metrics) and {"loss_F2", "loss_F8"} <= set(metrics)
+        assert metrics["loss"] == pytest.approx(metrics["loss_F1"] + metrics["loss_F5"])
+    checked = study.data.metrics  # the best trial's check runs the whole design
+    assert {f"pass_F{k}" for k in range(1, 9)} <= set(checked)
+    assert checked["loss"] == pytest.approx(checked["loss_F1"] + checked["loss_F5"])
+
+
+def test_a_calibration_refuses_an_unknown_fact(tmp_path):
+    run = subprocess.run([sys.executable, str(CALIBRATE), "--facts", "F1,F9"], cwd=tmp_path,
+                         capture_output=True, text=True, timeout=120)
+    assert run.returncode != 0 and "--facts" in run.stderr and "F9" in run.stderr
+    assert not (tmp_path / "mlflow.db").exists()

@@ -83,6 +83,16 @@ def test_an_undefined_year_counts_as_the_last_defined_one():
     assert np.isfinite(facts.revenue_ratio({"unit_revenue_ratio": ratio}).loss)
 
 
+def test_a_design_without_its_sweeps_checks_only_the_standard_models_facts():
+    flat = np.ones(11)
+    standard = {name: flat for name in ("output_index", "unit_revenue_ratio", "vision_index",
+                                        "transaction_time_ts", "transaction_time_es",
+                                        "reproduction_time_index", "cbec_share")}
+    assert [r.fact for r in facts.evaluate(standard, {}, {})] == ["F1", "F2", "F5", "F6", "F7", "F8"]
+    with_freight = facts.evaluate(standard, {3000.0: {"unit_revenue_es": flat}, 4000.0: {"unit_revenue_es": flat}}, {})
+    assert [r.fact for r in with_freight] == ["F1", "F2", "F3", "F5", "F6", "F7", "F8"]
+
+
 # ----------------------------------------------------------------- the default config
 
 # Facts whose shape the calibrated default config does not reproduce yet (see

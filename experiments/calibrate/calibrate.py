@@ -7,7 +7,8 @@ One command (from the repository root)::
 Each trial samples the parameters of ``space.yaml`` (TPE), runs the standard model
 and the cheap part of the Fig. 5 sweeps (ctrans 3000 and 4000; iexp 0.1, 0.2, 0.3)
 with few replicates and common seeds, and scores the sum of the facts' losses
-(:mod:`ccframe.facts`). Every trial is a child run of the study's run in the MLflow
+(:mod:`ccframe.facts`); ``--facts`` scores only some facts, and a trial runs a sweep
+only when F3 or F4 is among them. Every trial is a child run of the study's run in the MLflow
 experiment ``calibration``. The best trial is then checked at full replicates on the
 whole design; with ``--write`` its values go into conf/ with their provenance and the
 table of values into docs/ODD.md. The study is kept in an Optuna SQLite file, so an
@@ -38,6 +39,7 @@ import conf_writer  # noqa: E402
 
 TRIAL_CTRANS = (3000.0, 4000.0)
 TRIAL_IEXP = (0.1, 0.2, 0.3)
+ALL_FACTS = ("F1", "F2", "F3", "F4", "F5", "F6", "F7", "F8")
 COLLAPSE_LOSS = 1e5  # a trial whose every cluster died out (times the share that did) or whose model broke
 
 
@@ -55,20 +57,34 @@ def overrides(values: dict[str, float]) -> list[str]:
     return [f"{key}={value!r}" for key, value in values.items()]
 
 
-def fact_metrics(results: list[facts.FactResult]) -> list[tuple[str, float, int]]:
-    """Per-fact loss and pass flag as MLflow metrics."""
+def parse_facts(text: str) -> tuple[str, ...]:
+    """The facts named in ``--facts`` ("F1,F2,F5"), in F1-F8 order; unknown names are an error."""
+    names = {name.strip().upper() for name in text.split(",") if name.strip()}
+    unknown = sorted(names - set(ALL_FACTS))
+    if unknown or not names:
+        raise SystemExit(f"--facts: expected a comma-separated subset of {','.join(ALL_FACTS)}, got {text!r}")
+    return tuple(f for f in ALL_FACTS if f in names)
+
+
+def objective(results: list[facts.FactResult], scored: tuple[str, ...]) -> float:
+    """The study's objective: the sum of the losses of the ``scored`` facts."""
+    return facts.total_loss([r for r in results if r.fact in scored])
+
+
+def fact_metrics(results: list[facts.FactResult], scored: tuple[str, ...]) -> list[tuple[str, float, int]]:
+    """Per-fact loss and pass flag as MLflow metrics, with the objective and the count of passes."""
     rows = []
     for r in results:
         rows += [(f"loss_{r.fact}", r.loss, 0), (f"pass_{r.fact}", float(r.passed), 0)]
-    return rows + [("loss", facts.total_loss(results), 0), ("passed", float(sum(r.passed for r in results)), 0)]
+    return rows + [("loss", objective(results, scored), 0), ("passed", float(sum(r.passed for r in results)), 0)]
 
 
 class Objective:
     """Runs one trial's design and logs it as a child MLflow run."""
 
-    def __init__(self, space: dict[str, dict], replicates: int, seed: int, tracker: Tracker, parent: str,
-                 experiment: str) -> None:
-        self.space, self.replicates, self.seed = space, replicates, seed
+    def __init__(self, space: dict[str, dict], replicates: int, seed: int, scored: tuple[str, ...],
+                 tracker: Tracker, parent: str, experiment: str) -> None:
+        self.space, self.replicates, self.seed, self.scored = space, replicates, seed, scored
         self.tracker, self.parent, self.experiment = tracker, parent, experiment
 
     def __call__(self, trial: optuna.Trial) -> float:
@@ -78,7 +94,8 @@ class Objective:
                                     parent_run_id=self.parent)
         try:
             design = run_design(overrides(values), replicates=self.replicates, seed=self.seed,
-                                ctrans=TRIAL_CTRANS, iexp=TRIAL_IEXP)
+                                ctrans=TRIAL_CTRANS if "F3" in self.scored else (),
+                                iexp=TRIAL_IEXP if "F4" in self.scored else ())
         except ModelError as exc:  # the model broke (numerically): the worst outcome, not a gap
             return self._worst(trial, run_id, values, f"{type(exc).__name__}: {exc}")
         if design.collapsed_share > 0:  # clusters died out: facts on the survivors would flatter the trial
@@ -86,9 +103,10 @@ class Objective:
                                design.collapsed_share)
         for r in design.facts:
             trial.set_user_attr(r.fact, bool(r.passed))
-        self.tracker.log_result(run_id, {k: f"{v:.6g}" for k, v in values.items()}, fact_metrics(design.facts))
+        self.tracker.log_result(run_id, {k: f"{v:.6g}" for k, v in values.items()},
+                                fact_metrics(design.facts, self.scored))
         self.tracker.finish(run_id)
-        return design.loss
+        return objective(design.facts, self.scored)
 
     def _worst(self, trial: optuna.Trial, run_id: str, values: dict[str, float], why: str,
                share: float = 1.0) -> float:
@@ -117,6 +135,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--study", default="calibration", help="Optuna study name")
     parser.add_argument("--storage", default=f"sqlite:///{HERE / 'optuna.db'}", help="Optuna storage URL")
     parser.add_argument("--space", type=Path, default=HERE / "space.yaml")
+    parser.add_argument("--facts", type=parse_facts, default=ALL_FACTS, metavar="F1,F2,...",
+                        help="score only these facts (default: all eight; the best trial's check shows all)")
     parser.add_argument("--mlflow-uri", default="", help="MLflow tracking URI (default: ./mlflow.db)")
     parser.add_argument("--warm-start", default="", metavar="STUDY",
                         help="first try the best trials of this earlier study (same storage)")
@@ -127,7 +147,8 @@ def main(argv: list[str] | None = None) -> None:
     command = "python experiments/calibrate/calibrate.py " + shlex.join(argv if argv is not None else sys.argv[1:])
     tracker = Tracker(args.mlflow_uri)
     experiment = "calibration"
-    parent = tracker.start(experiment, f"study {args.study}", {"optuna.study": args.study, "command": command})
+    parent = tracker.start(experiment, f"study {args.study}", {"optuna.study": args.study, "command": command,
+                                                                "facts": ",".join(args.facts)})
     study = optuna.create_study(study_name=args.study, storage=args.storage, direction="minimize",
                                 sampler=optuna.samplers.TPESampler(seed=args.seed, multivariate=True),
                                 load_if_exists=True)
@@ -137,7 +158,7 @@ def main(argv: list[str] | None = None) -> None:
         study.enqueue_trial({key: float(OmegaConf.select(OmegaConf.create(current), key)) for key in space})
     if args.warm_start:
         warm_start(study, optuna.load_study(study_name=args.warm_start, storage=args.storage), space)
-    study.optimize(Objective(space, args.replicates, args.seed, tracker, parent, experiment),
+    study.optimize(Objective(space, args.replicates, args.seed, args.facts, tracker, parent, experiment),
                    n_trials=args.trials, show_progress_bar=True)
 
     best = study.best_trial
@@ -146,19 +167,23 @@ def main(argv: list[str] | None = None) -> None:
                        progress=lambda what: print(f"  checking best trial: {what}", file=sys.stderr))
     for r in check.facts:
         print(f"{r.fact} {'pass' if r.passed else 'FAIL'}  loss {r.loss:8.3f}  {r.ours[:150]}", file=sys.stderr)
-    print(f"full check ({args.check_replicates} replicates, full sweeps): loss {check.loss:.4g}, "
-          f"{sum(r.passed for r in check.facts)}/8 facts pass", file=sys.stderr)
+    checked_loss = objective(check.facts, args.facts)
+    print(f"full check ({args.check_replicates} replicates, full sweeps): objective {checked_loss:.4g} "
+          f"({','.join(args.facts)}), all facts {check.loss:.4g}, {sum(r.passed for r in check.facts)}/8 facts pass",
+          file=sys.stderr)
     tracker.log_result(parent, {k: f"{v:.6g}" for k, v in best.params.items()}
                        | {"best_trial": str(best.number), "trials": str(len(study.trials))},
-                       fact_metrics(check.facts) + [("best_trial_loss", best.value, 0)])
+                       fact_metrics(check.facts, args.facts) + [("best_trial_loss", best.value, 0)])
     tracker.finish(parent)
 
     if args.write:
         date = dt.date.today().isoformat()
         provenance = (f"Optuna study '{args.study}' ({len(study.trials)} trials, best #{best.number}), {date}; "
-                      f"objective {best.value:.4g} at {args.replicates} replicates, {check.loss:.4g} at "
+                      f"objective {best.value:.4g} at {args.replicates} replicates, {checked_loss:.4g} at "
                       f"{args.check_replicates}; command: {command}")
         changed = conf_writer.write(ROOT / "conf", best.params, provenance, args.study)
+        space_path = args.space.resolve()
+        space_label = space_path.relative_to(ROOT) if space_path.is_relative_to(ROOT) else space_path
         rows = "\n".join(f"| `{k}` | {v:.6g} | {space[k]['low']:g} – {space[k]['high']:g} |"
                          for k, v in best.params.items())
         passed = ", ".join(f"{r.fact} {'pass' if r.passed else 'fail'}" for r in check.facts)
@@ -166,12 +191,12 @@ def main(argv: list[str] | None = None) -> None:
 #### Stage `{args.study}`
 
 The defaults of the parameters below were found by the calibration experiment
-(`experiments/calibrate/`, Optuna TPE over `experiments/calibrate/space.yaml`; objective:
-the sum of the F1–F8 losses of `ccframe/facts.py` on replicate means). They are marked
+(`experiments/calibrate/`, Optuna TPE over `{space_label}`; objective:
+the sum of the {", ".join(args.facts)} losses of `ccframe/facts.py` on replicate means). They are marked
 `[calibrated: {args.study}]` in `conf/`.
 
 - study: `{args.study}`, {len(study.trials)} trials, best trial #{best.number}, {date}
-- objective: {best.value:.4g} at {args.replicates} replicates (trial design), {check.loss:.4g} at
+- objective: {best.value:.4g} at {args.replicates} replicates (trial design), {checked_loss:.4g} at
   {args.check_replicates} replicates on the full design; facts: {passed}
 - command: `{command}`
 
