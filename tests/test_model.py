@@ -26,6 +26,16 @@ def test_ctrans_changes_cbec_revenue():
     assert high.means("cif_es")[0] > low.means("cif_es")[0]
 
 
+def test_revenue_per_unit_sold_compares_the_cbec_share_of_the_cif_price_with_the_market_price():
+    result = small_run(["fund.settlement_days=0", "fund.revenue_share=0.6", "iexp=0.2"])
+    year0 = result.replicates.filter(pl.col("year") == 0)
+    value = {m: year0.filter(pl.col("metric") == m).sort("replicate")["value"].to_numpy()
+             for m in ("sold_revenue_ratio", "cif_es", "price", "unit_revenue_ratio")}
+    # R_re = revenue_share - iexp = 0.4; in Y0 every CBEC server escapes, so all quote one CIF price
+    assert value["sold_revenue_ratio"] == pytest.approx(0.4 * value["cif_es"] / value["price"])
+    assert not np.allclose(value["sold_revenue_ratio"], value["unit_revenue_ratio"])  # unsold output is left out
+
+
 def test_summary_has_the_documented_columns_and_core_metrics():
     result = small_run()
     assert result.summary.columns == ["year", "metric", "mean", "sd", "ci_low", "ci_high", "n"]

@@ -4,8 +4,8 @@ A transparent alternative to an Optuna study when one key is refitted after a ru
 each line of stdin is a set of Hydra overrides; for each, the default config runs with those
 overrides on root seeds 42..46 (10 replicates each, as experiments/paper_abm/run.py's block
 column) and the F1, F2, F5-F8 checks of ccframe/facts.py are printed per block (x = holds),
-with the block means of the output index, the CBEC/TS unit-revenue ratio and the CBEC share
-by year (:data:`SERIES`). With ``--sweeps`` each
+with the block means of the output index, the CBEC/TS unit-revenue ratio (per unit produced,
+F2's metric, and per unit sold) and the CBEC share by year (:data:`SERIES`). With ``--sweeps`` each
 block also runs the seed's ctrans and iexp sweeps, so F3 and F4 are checked too (five times
 the work). Example (issue #4)::
 
@@ -23,7 +23,8 @@ from ccframe import facts
 from ccframe.reproduction import means, run_design, run_overrides
 
 BLOCK_SEEDS = (42, 43, 44, 45, 46)
-SERIES = {"output": "output_index", "ratio": "unit_revenue_ratio", "share": "cbec_share"}  # label: metric
+SERIES = {"output": "output_index", "ratio": "unit_revenue_ratio", "per sold": "sold_revenue_ratio",
+          "share": "cbec_share"}  # label: metric
 
 
 def main() -> None:
