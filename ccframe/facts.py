@@ -11,7 +11,8 @@ only at metrics the agents' rules produced.
 
 Inputs: ``standard`` maps a metric to its yearly means (year 0 first) for the
 standard model (ctrans = 4000, iexp = 0.2); ``by_ctrans`` and ``by_iexp`` map a
-parameter value to such a mapping, for the seed's Fig. 5 sweeps.
+parameter value to such a mapping, for the seed's Fig. 5 sweeps; an empty one means the
+sweep was not run, and its fact is not checked.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ VISION_Y10 = (14.0, 1.5)
 REPRODUCTION_Y10 = (0.91, 0.02)
 SHARE_RISE_YEARS = 6    # F8: CBEC share rises over the first 6 years
 STANDARD_CTRANS, LOW_CTRANS = 4000.0, 3000.0
+FACT_IDS = ("F1", "F2", "F3", "F4", "F5", "F6", "F7", "F8")
 
 
 @dataclass(frozen=True)

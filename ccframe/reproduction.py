@@ -34,7 +34,7 @@ class DesignResult:
 
     @property
     def loss(self) -> float:
-        """The calibration objective of this design (see :func:`ccframe.facts.total_loss`)."""
+        """The sum of the losses of the facts checked (see :func:`ccframe.facts.total_loss`)."""
         return facts.total_loss(self.facts)
 
     @property

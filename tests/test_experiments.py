@@ -107,6 +107,11 @@ def test_a_calibration_of_some_facts_scores_only_those_and_still_checks_all_eigh
     checked = study.data.metrics  # the best trial's check runs the whole design
     assert {f"pass_F{k}" for k in range(1, 9)} <= set(checked)
     assert checked["loss"] == pytest.approx(checked["loss_F1"] + checked["loss_F5"])
+    assert checked["loss_all"] == pytest.approx(sum(checked[f"loss_F{k}"] for k in range(1, 9)))
+    other = subprocess.run([sys.executable, str(CALIBRATE), "--facts", "F1", "--study", "subset",
+                            "--storage", f"sqlite:///{tmp_path / 'optuna.db'}"], cwd=tmp_path,
+                           capture_output=True, text=True, timeout=120)
+    assert other.returncode != 0 and "scores F1,F5, not F1" in other.stderr  # a study keeps one objective
 
 
 def test_a_calibration_refuses_an_unknown_fact(tmp_path):

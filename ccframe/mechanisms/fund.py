@@ -126,8 +126,8 @@ class CIFFund(Mechanism):
         unit_ts = safe_ratio(revenue[~es].sum(), output[~es].sum())
         unit_es = safe_ratio(revenue[es].sum(), output[es].sum())
         # per unit sold: the prices of eqs. (5)-(6) alone, without what each mode left unsold
-        sold_es_per_ts = safe_ratio(safe_ratio(revenue[es].sum(), sold[es].sum()),
-                                    safe_ratio(revenue[~es].sum(), sold[~es].sum()))
+        sold_unit_ts = safe_ratio(revenue[~es].sum(), sold[~es].sum())
+        sold_unit_es = safe_ratio(revenue[es].sum(), sold[es].sum())
         servers = sv.active_rows()
         kind = sv["kind"][servers]
         return {
@@ -136,7 +136,7 @@ class CIFFund(Mechanism):
             "unit_revenue_ts": unit_ts,
             "unit_revenue_es": unit_es,
             "unit_revenue_ratio": safe_ratio(unit_es, unit_ts),
-            "sold_revenue_ratio": sold_es_per_ts,
+            "sold_revenue_ratio": safe_ratio(sold_unit_es, sold_unit_ts),
             "cif_ts": mean_or_nan(sv["cif"][servers][kind == TS]),
             "cif_es": mean_or_nan(sv["cif"][servers][kind == ES]),
             "server_profit_ts": float(sv["profit"][servers][kind == TS].sum()),

@@ -39,7 +39,6 @@ import conf_writer  # noqa: E402
 
 TRIAL_CTRANS = (3000.0, 4000.0)
 TRIAL_IEXP = (0.1, 0.2, 0.3)
-ALL_FACTS = ("F1", "F2", "F3", "F4", "F5", "F6", "F7", "F8")
 COLLAPSE_LOSS = 1e5  # a trial whose every cluster died out (times the share that did) or whose model broke
 
 
@@ -60,10 +59,10 @@ def overrides(values: dict[str, float]) -> list[str]:
 def parse_facts(text: str) -> tuple[str, ...]:
     """The facts named in ``--facts`` ("F1,F2,F5"), in F1-F8 order; unknown names are an error."""
     names = {name.strip().upper() for name in text.split(",") if name.strip()}
-    unknown = sorted(names - set(ALL_FACTS))
-    if unknown or not names:
-        raise SystemExit(f"--facts: expected a comma-separated subset of {','.join(ALL_FACTS)}, got {text!r}")
-    return tuple(f for f in ALL_FACTS if f in names)
+    if not names or names - set(facts.FACT_IDS):
+        raise argparse.ArgumentTypeError(f"expected a comma-separated subset of {','.join(facts.FACT_IDS)}, "
+                                          f"got {text!r}")
+    return tuple(f for f in facts.FACT_IDS if f in names)
 
 
 def objective(results: list[facts.FactResult], scored: tuple[str, ...]) -> float:
@@ -135,7 +134,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--study", default="calibration", help="Optuna study name")
     parser.add_argument("--storage", default=f"sqlite:///{HERE / 'optuna.db'}", help="Optuna storage URL")
     parser.add_argument("--space", type=Path, default=HERE / "space.yaml")
-    parser.add_argument("--facts", type=parse_facts, default=ALL_FACTS, metavar="F1,F2,...",
+    parser.add_argument("--facts", type=parse_facts, default=facts.FACT_IDS, metavar="F1,F2,...",
                         help="score only these facts (default: all eight; the best trial's check shows all)")
     parser.add_argument("--mlflow-uri", default="", help="MLflow tracking URI (default: ./mlflow.db)")
     parser.add_argument("--warm-start", default="", metavar="STUDY",
@@ -145,14 +144,20 @@ def main(argv: list[str] | None = None) -> None:
 
     space = load_space(args.space)
     command = "python experiments/calibrate/calibrate.py " + shlex.join(argv if argv is not None else sys.argv[1:])
-    tracker = Tracker(args.mlflow_uri)
-    experiment = "calibration"
-    parent = tracker.start(experiment, f"study {args.study}", {"optuna.study": args.study, "command": command,
-                                                                "facts": ",".join(args.facts)})
     study = optuna.create_study(study_name=args.study, storage=args.storage, direction="minimize",
                                 sampler=optuna.samplers.TPESampler(seed=args.seed, multivariate=True),
                                 load_if_exists=True)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
+    scored = ",".join(args.facts)
+    earlier = study.user_attrs.get("facts", scored)
+    if earlier != scored:  # one objective per study, or its best trial means nothing
+        raise SystemExit(f"study {args.study!r} scores {earlier}, not {scored}: resume it with "
+                         f"--facts {earlier} or name a new --study")
+    study.set_user_attr("facts", scored)
+    tracker = Tracker(args.mlflow_uri)
+    experiment = "calibration"
+    parent = tracker.start(experiment, f"study {args.study}",
+                           {"optuna.study": args.study, "command": command, "facts": scored})
     if not study.trials:  # a new study starts from the current defaults
         current = OmegaConf.to_container(compose([]), resolve=True)
         study.enqueue_trial({key: float(OmegaConf.select(OmegaConf.create(current), key)) for key in space})
@@ -173,7 +178,8 @@ def main(argv: list[str] | None = None) -> None:
           file=sys.stderr)
     tracker.log_result(parent, {k: f"{v:.6g}" for k, v in best.params.items()}
                        | {"best_trial": str(best.number), "trials": str(len(study.trials))},
-                       fact_metrics(check.facts, args.facts) + [("best_trial_loss", best.value, 0)])
+                       fact_metrics(check.facts, args.facts)
+                       + [("best_trial_loss", best.value, 0), ("loss_all", check.loss, 0)])
     tracker.finish(parent)
 
     if args.write:
