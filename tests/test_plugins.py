@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 
 from ccframe import hookimpl, hookspecs
-from ccframe.agents import ES
 from ccframe.errors import MechanismError
 from ccframe.mechanism import Mechanism
 from ccframe.mechanisms.fund import CIFFund
+from ccframe.modes import ES
 from ccframe.params import ConfigError, fraction
 from ccframe.plugins import CORE_SLOTS, PluginError, get_plugin_manager, mechanism_registry
 from ccframe.runner import compose, settings_from

@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 
 from ccframe import hookimpl
-from ccframe.agents import ES
 from ccframe.errors import ModelError
 from ccframe.mechanism import Mechanism
+from ccframe.modes import ES
 from ccframe.params import bounded
 from ccframe.testing import small_run
 

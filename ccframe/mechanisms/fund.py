@@ -123,16 +123,17 @@ class CIFFund(Mechanism):
         rows = sup.active_rows()
         es = sup["mode"][rows] == ES
         revenue, output, sold = sup["revenue"][rows], sup["output"][rows], sup["sold"][rows]
-        unit_ts = safe_ratio(revenue[~es].sum(), output[~es].sum())
-        unit_es = safe_ratio(revenue[es].sum(), output[es].sum())
+        revenue_ts, revenue_es = float(revenue[~es].sum()), float(revenue[es].sum())
+        unit_ts = safe_ratio(revenue_ts, output[~es].sum())
+        unit_es = safe_ratio(revenue_es, output[es].sum())
         # per unit sold: the prices of eqs. (5)-(6) alone, without what each mode left unsold
-        sold_unit_ts = safe_ratio(revenue[~es].sum(), sold[~es].sum())
-        sold_unit_es = safe_ratio(revenue[es].sum(), sold[es].sum())
+        sold_unit_ts = safe_ratio(revenue_ts, sold[~es].sum())
+        sold_unit_es = safe_ratio(revenue_es, sold[es].sum())
         servers = sv.active_rows()
         kind = sv["kind"][servers]
         return {
-            "revenue_ts": float(revenue[~es].sum()),
-            "revenue_es": float(revenue[es].sum()),
+            "revenue_ts": revenue_ts,
+            "revenue_es": revenue_es,
             "unit_revenue_ts": unit_ts,
             "unit_revenue_es": unit_es,
             "unit_revenue_ratio": safe_ratio(unit_es, unit_ts),

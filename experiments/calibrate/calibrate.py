@@ -174,7 +174,7 @@ def main(argv: list[str] | None = None) -> None:
         print(f"{r.fact} {'pass' if r.passed else 'FAIL'}  loss {r.loss:8.3f}  {r.ours[:150]}", file=sys.stderr)
     checked_loss = objective(check.facts, args.facts)
     print(f"full check ({args.check_replicates} replicates, full sweeps): objective {checked_loss:.4g} "
-          f"({','.join(args.facts)}), all facts {check.loss:.4g}, {sum(r.passed for r in check.facts)}/8 facts pass",
+          f"({scored}), all facts {check.loss:.4g}, {sum(r.passed for r in check.facts)}/8 facts pass",
           file=sys.stderr)
     tracker.log_result(parent, {k: f"{v:.6g}" for k, v in best.params.items()}
                        | {"best_trial": str(best.number), "trials": str(len(study.trials))},
@@ -198,7 +198,7 @@ def main(argv: list[str] | None = None) -> None:
 
 The defaults of the parameters below were found by the calibration experiment
 (`experiments/calibrate/`, Optuna TPE over `{space_label}`; objective:
-the sum of the {", ".join(args.facts)} losses of `ccframe/facts.py` on replicate means). They are marked
+the sum of the {scored} losses of `ccframe/facts.py` on replicate means). They are marked
 `[calibrated: {args.study}]` in `conf/`.
 
 - study: `{args.study}`, {len(study.trials)} trials, best trial #{best.number}, {date}
