@@ -3,9 +3,10 @@
 The seed has a Repast space of customer demand (``CustMat.java``) that servers watch
 from an observation location within their vision, but gives no layout. Ours (an
 assumption, see docs/ODD.md): demand sits in Gaussian hotspots (overseas markets); a
-server sees the square window of ``vision`` cells around its location; a cell seen
-by k servers is shared equally among them. Summed-area tables make each year's
-matching O(cells + servers) whatever the visions.
+server sees a square window of ``vision`` cells around its location, whole cells inside
+and a fractional edge ring; a cell seen by several servers is shared among them by how
+much of it each sees. Summed-area tables make each year's matching O(cells + servers)
+whatever the visions.
 """
 
 from __future__ import annotations
@@ -58,62 +59,83 @@ class DemandSpace:
         """Demand each server sees: its window's cells, each shared among the servers seeing it."""
         if len(x) == 0:
             return np.zeros(0)
-        x0, x1, y0, y1 = self._windows(x, y, vision)
-        coverage = _window_counts(self.size, x0, x1, y0, y1)
-        share = self.grid / np.maximum(coverage, 1)
-        return _window_sums(share, x0, x1, y0, y1)
+        windows = _Windows(self.size, x, y, vision)
+        share = self.grid / np.maximum(windows.weight_per_cell(), 1.0)
+        return windows.sums(share)
 
     def coverage(self, x: np.ndarray, y: np.ndarray, vision: np.ndarray) -> np.ndarray:
-        """How many of the given servers' windows cover each cell (an int array shaped like ``grid``).
+        """How much of each cell the given servers' windows cover together (an array shaped like ``grid``).
 
-        The windows are those of :meth:`visible`. For plugins that treat some servers
-        apart (demand personalisation: which cells no capable server sees); the core
-        model does not call it.
+        1 per window that holds the cell whole, a fraction for a window's edge ring (see
+        :class:`_Windows`); 0 where no window reaches. The windows are those of
+        :meth:`visible`. For plugins that treat some servers apart (demand personalisation:
+        which cells no capable server sees); the core model does not call it.
         """
         if len(x) == 0:
-            return np.zeros(self.grid.shape, dtype=np.int32)
-        return _window_counts(self.size, *self._windows(x, y, vision))
-
-    def _windows(self, x, y, vision):
-        half = np.maximum(0, np.rint((np.sqrt(vision) - 1.0) / 2.0)).astype(np.int64)
-        last = self.size - 1
-        return (np.clip(x - half, 0, last), np.clip(x + half, 0, last),
-                np.clip(y - half, 0, last), np.clip(y + half, 0, last))
+            return np.zeros(self.grid.shape)
+        return _Windows(self.size, x, y, vision).weight_per_cell()
 
     def deplete(self, x: np.ndarray, y: np.ndarray, vision: np.ndarray, served: np.ndarray) -> None:
         """Remove from each server's share of every cell it sees the fraction ``served`` of it.
 
-        A cell seen by k servers is split k ways (as in :meth:`visible`), so it loses
-        the mean of its observers' ``served`` fractions: customers who have bought leave.
+        A cell is split among the servers seeing it by their weights on it (as in
+        :meth:`visible`), so it loses the weighted mean of its observers' ``served``
+        fractions, scaled by how much of it they see: customers who have bought leave.
         """
         if len(x) == 0:
             return
-        x0, x1, y0, y1 = self._windows(x, y, vision)
-        coverage = _window_counts(self.size, x0, x1, y0, y1)
-        served_sum = _window_counts(self.size, x0, x1, y0, y1, weights=np.asarray(served, dtype=float))
-        self.grid *= np.clip(1.0 - served_sum / np.maximum(coverage, 1), 0.0, 1.0)
+        windows = _Windows(self.size, x, y, vision)
+        lost = windows.weight_per_cell(np.asarray(served, dtype=float))
+        self.grid *= np.clip(1.0 - lost / np.maximum(windows.weight_per_cell(), 1.0), 0.0, 1.0)
 
     def scale(self, factor: np.ndarray | float) -> None:
         """Multiply demand, cell by cell or as a whole (growth and shocks)."""
         self.grid *= factor
 
 
-def _window_counts(size: int, x0, x1, y0, y1, weights: np.ndarray | None = None) -> np.ndarray:
-    """How many windows cover each cell, or the sum of their ``weights`` (2-D difference array, prefix sums)."""
-    side = size + 1
-    rows_in, rows_out, cols_in, cols_out = x0 * side, (x1 + 1) * side, y0, y1 + 1
-    both = None if weights is None else np.concatenate([weights, weights])
-    opened = np.bincount(np.concatenate([rows_in + cols_in, rows_out + cols_out]), both, minlength=side * side)
-    closed = np.bincount(np.concatenate([rows_out + cols_in, rows_in + cols_out]), both, minlength=side * side)
-    diff = opened - closed
-    diff = (diff.astype(np.int32) if weights is None else diff).reshape(side, side)
-    return _summed_area(diff)[1:side, 1:side]
+class _Windows:
+    """Servers' square windows of ``vision`` cells each, with a fractional edge.
 
+    A server holds whole the largest odd square (side 2h+1) not above its vision and sees the
+    ring around it (side 2h+3) at the weight that makes the window cover exactly ``vision``
+    cells before clipping at the grid's edge, so what a server sees grows smoothly with its
+    vision instead of by whole rings. Kept as 2n plain windows: each server's inner square
+    at weight 1 − w and its outer square at weight w.
+    """
 
-def _window_sums(values: np.ndarray, x0, x1, y0, y1) -> np.ndarray:
-    """Sum of ``values`` over each inclusive window, via a summed-area table."""
-    table = _summed_area(values)
-    return table[x1 + 1, y1 + 1] - table[x0, y1 + 1] - table[x1 + 1, y0] + table[x0, y0]
+    def __init__(self, size: int, x: np.ndarray, y: np.ndarray, vision: np.ndarray) -> None:
+        vision = np.maximum(np.asarray(vision, dtype=float), 1.0)
+        half = np.floor((np.sqrt(vision) - 1.0) / 2.0).astype(np.int64)
+        ring = np.clip((vision - (2 * half + 1) ** 2) / (8.0 * (half + 1)), 0.0, 1.0)  # 8(h+1) ring cells
+        self.size, self.servers = size, len(x)
+        self.weights = np.concatenate([1.0 - ring, ring])
+        half, x, y = np.concatenate([half, half + 1]), np.concatenate([x, x]), np.concatenate([y, y])
+        last = size - 1
+        self.x0, self.x1 = np.clip(x - half, 0, last), np.clip(x + half, 0, last)
+        self.y0, self.y1 = np.clip(y - half, 0, last), np.clip(y + half, 0, last)
+
+    def weight_per_cell(self, per_server: np.ndarray | None = None) -> np.ndarray:
+        """Each cell's total weight over the windows, each window's weight times ``per_server`` if given.
+
+        A 2-D difference array and its prefix sums; sums below 1e-9 (rounding where windows
+        cancel) are 0, so a cell no window reaches reads exactly 0.
+        """
+        weights = self.weights if per_server is None else self.weights * np.tile(per_server, 2)
+        side = self.size + 1
+        rows_in, rows_out, cols_in, cols_out = self.x0 * side, (self.x1 + 1) * side, self.y0, self.y1 + 1
+        both = np.concatenate([weights, weights])
+        opened = np.bincount(np.concatenate([rows_in + cols_in, rows_out + cols_out]), both, minlength=side * side)
+        closed = np.bincount(np.concatenate([rows_out + cols_in, rows_in + cols_out]), both, minlength=side * side)
+        total = _summed_area((opened - closed).reshape(side, side))[1:side, 1:side]
+        total[np.abs(total) < 1e-9] = 0.0
+        return total
+
+    def sums(self, values: np.ndarray) -> np.ndarray:
+        """Each server's weighted sum of ``values`` over its window, via a summed-area table."""
+        table = _summed_area(values)
+        x0, x1, y0, y1 = self.x0, self.x1, self.y0, self.y1
+        inside = table[x1 + 1, y1 + 1] - table[x0, y1 + 1] - table[x1 + 1, y0] + table[x0, y0]
+        return (self.weights * inside).reshape(2, self.servers).sum(axis=0)
 
 
 def _summed_area(values: np.ndarray) -> np.ndarray:

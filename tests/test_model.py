@@ -105,24 +105,55 @@ def test_full_supervision_standardises_every_cbec_server_in_year_one():
     assert result.means("escape_share")[1:] == [0.0, 0.0]
 
 
+def _window_weights(size: int, x: int, y: int, vision: float) -> np.ndarray:
+    """A server's weight on each cell, by hand: the odd square below its vision whole, the ring around it in part."""
+    h = int((np.sqrt(vision) - 1) // 2)
+    ring = (vision - (2 * h + 1) ** 2) / ((2 * h + 3) ** 2 - (2 * h + 1) ** 2)
+    weights = np.zeros((size, size))
+    weights[max(x - h - 1, 0):x + h + 2, max(y - h - 1, 0):y + h + 2] = ring
+    weights[max(x - h, 0):x + h + 1, max(y - h, 0):y + h + 1] = 1.0
+    return weights
+
+
+def test_supervision_acts_in_proportion_to_the_cbec_share_below_supervision_share():
+    base = ["replicates=1", "years=1", "alpha=0.5"]
+    full = simulate([*base, "information.supervision_share=0"])
+    scaled = simulate([*base, "information.supervision_share=1"])  # full alpha only for an all-CBEC cluster
+    share = scaled.means("cbec_share")[0]
+    assert full.means("supervision") == [0.0, 0.5] and full.means("escape_share")[1] == pytest.approx(0.5)
+    assert 0 < share < 0.5 and scaled.means("supervision")[1] == pytest.approx(0.5 * share)
+    assert scaled.means("escape_share")[1] == pytest.approx(1 - 0.5 * share)
+
+
 def test_visible_demand_matches_a_brute_force_count():
     rng = np.random.default_rng(0)
     space = DemandSpace(rng.random((12, 12)))
-    x, y, vision = np.array([0, 5, 11, 6]), np.array([0, 5, 3, 6]), np.array([9.0, 25.0, 1.0, 9.0])
+    x, y, vision = np.array([0, 5, 11, 6, 3]), np.array([0, 5, 3, 6, 8]), np.array([9.0, 25.0, 1.0, 9.0, 14.5])
     seen = space.visible(x, y, vision)
-    windows = []
-    for xi, yi, v in zip(x, y, vision, strict=True):
-        h = int(round((np.sqrt(v) - 1) / 2))
-        mask = np.zeros((12, 12), bool)
-        mask[max(xi - h, 0):xi + h + 1, max(yi - h, 0):yi + h + 1] = True
-        windows.append(mask)
+    windows = [_window_weights(12, *server) for server in zip(x, y, vision, strict=True)]
     coverage = np.sum(windows, axis=0)
-    expected = [(space.grid[w] / coverage[w]).sum() for w in windows]
+    expected = [(space.grid * w / np.maximum(coverage, 1)).sum() for w in windows]
     assert seen == pytest.approx(expected)
     # shared cells are split, so servers together never see more than there is
     assert seen.sum() <= space.total + 1e-9
-    assert (space.coverage(x, y, vision) == coverage).all()  # the windows' cell counts, for plugins
+    assert space.coverage(x, y, vision) == pytest.approx(coverage)  # the windows' weight per cell, for plugins
+    assert (space.coverage(x, y, vision)[coverage == 0] == 0).all()  # exactly: plugins test cells for == 0
     assert (space.coverage(x[:0], y[:0], vision[:0]) == 0).all()
+
+
+def test_what_a_server_sees_grows_smoothly_with_its_vision():
+    """A window covers exactly ``vision`` cells, so visible demand has no jumps as vision grows."""
+    space = DemandSpace(np.ones((40, 40)))
+    vision = np.linspace(9.0, 120.0, 200)
+    seen = np.array([space.visible(np.array([20]), np.array([20]), np.array([v]))[0] for v in vision])
+    assert seen == pytest.approx(vision)
+
+
+def test_a_served_window_loses_customers_by_how_much_of_each_cell_it_sees():
+    space = DemandSpace(np.ones((9, 9)))
+    space.deplete(np.array([4]), np.array([4]), np.array([17.0]), np.array([0.5]))  # 3 x 3 and half the ring
+    assert space.grid[4, 4] == pytest.approx(0.5) and space.grid[2, 2] == pytest.approx(0.75)
+    assert space.grid[0, 0] == 1.0 and space.total == pytest.approx(81 - 0.5 * 17)
 
 
 def test_assignment_gives_servers_supply_in_proportion_to_what_they_can_sell():

@@ -8,11 +8,13 @@ Each trial samples the parameters of ``space.yaml`` (TPE), runs the standard mod
 and the cheap part of the Fig. 5 sweeps (ctrans 3000 and 4000; iexp 0.1, 0.2, 0.3)
 with few replicates and common seeds, and scores the sum of the facts' losses
 (:mod:`ccframe.facts`); ``--facts`` scores only some facts, and a trial runs a sweep
-only when F3 or F4 is among them. Every trial is a child run of the study's run in the MLflow
-experiment ``calibration``. The best trial is then checked at full replicates on the
-whole design; with ``--write`` its values go into conf/ with their provenance and the
-table of values into docs/ODD.md. The study is kept in an Optuna SQLite file, so an
-interrupted study resumes where it stopped (same ``--study``).
+only when F3 or F4 is among them. ``--blocks 5`` scores the mean loss over root seeds
+seed..seed+4 (the report's robustness blocks), so a trial cannot win on one seed's noise.
+Every trial is a child run of the study's run in the MLflow experiment ``calibration``.
+The best trial is then checked at full replicates on the whole design; with ``--write``
+its values go into conf/ with their provenance and the table of values into docs/ODD.md.
+The study is kept in an Optuna SQLite file, so an interrupted study resumes where it
+stopped (same ``--study``).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import shlex
 import sys
 from pathlib import Path
 
+import numpy as np
 import optuna
 from omegaconf import OmegaConf
 
@@ -78,12 +81,18 @@ def fact_metrics(results: list[facts.FactResult], scored: tuple[str, ...]) -> li
     return rows + [("loss", objective(results, scored), 0), ("passed", float(sum(r.passed for r in results)), 0)]
 
 
+def block_metrics(blocks: list[list[facts.FactResult]], scored: tuple[str, ...]) -> list[tuple[str, float, int]]:
+    """:func:`fact_metrics` averaged over seed blocks: mean losses, and a pass is the share of blocks."""
+    per_block = [dict((key, value) for key, value, _ in fact_metrics(results, scored)) for results in blocks]
+    return [(key, float(np.mean([block[key] for block in per_block])), 0) for key in per_block[0]]
+
+
 class Objective:
     """Runs one trial's design and logs it as a child MLflow run."""
 
-    def __init__(self, space: dict[str, dict], replicates: int, seed: int, scored: tuple[str, ...],
+    def __init__(self, space: dict[str, dict], replicates: int, seeds: range, scored: tuple[str, ...],
                  tracker: Tracker, parent: str, experiment: str) -> None:
-        self.space, self.replicates, self.seed, self.scored = space, replicates, seed, scored
+        self.space, self.replicates, self.seeds, self.scored = space, replicates, seeds, scored
         self.tracker, self.parent, self.experiment = tracker, parent, experiment
 
     def __call__(self, trial: optuna.Trial) -> float:
@@ -92,20 +101,21 @@ class Objective:
         run_id = self.tracker.start(self.experiment, f"trial {trial.number}", {"optuna.trial": str(trial.number)},
                                     parent_run_id=self.parent)
         try:
-            design = run_design(overrides(values), replicates=self.replicates, seed=self.seed,
-                                ctrans=TRIAL_CTRANS if "F3" in self.scored else (),
-                                iexp=TRIAL_IEXP if "F4" in self.scored else ())
+            designs = [run_design(overrides(values), replicates=self.replicates, seed=seed,
+                                  ctrans=TRIAL_CTRANS if "F3" in self.scored else (),
+                                  iexp=TRIAL_IEXP if "F4" in self.scored else ()) for seed in self.seeds]
         except ModelError as exc:  # the model broke (numerically): the worst outcome, not a gap
             return self._worst(trial, run_id, values, f"{type(exc).__name__}: {exc}")
-        if design.collapsed_share > 0:  # clusters died out: facts on the survivors would flatter the trial
-            return self._worst(trial, run_id, values, f"{design.collapsed_share:.0%} of the replicates died out",
-                               design.collapsed_share)
-        for r in design.facts:
-            trial.set_user_attr(r.fact, bool(r.passed))
-        self.tracker.log_result(run_id, {k: f"{v:.6g}" for k, v in values.items()},
-                                fact_metrics(design.facts, self.scored))
+        collapsed = max(design.collapsed_share for design in designs)
+        if collapsed > 0:  # clusters died out: facts on the survivors would flatter the trial
+            return self._worst(trial, run_id, values, f"{collapsed:.0%} of the replicates died out", collapsed)
+        metrics = block_metrics([design.facts for design in designs], self.scored)
+        for key, value, _ in metrics:
+            if key.startswith("pass_"):
+                trial.set_user_attr(key.removeprefix("pass_"), value)  # share of blocks where it holds
+        self.tracker.log_result(run_id, {k: f"{v:.6g}" for k, v in values.items()}, metrics)
         self.tracker.finish(run_id)
-        return objective(design.facts, self.scored)
+        return dict((key, value) for key, value, _ in metrics)["loss"]
 
     def _worst(self, trial: optuna.Trial, run_id: str, values: dict[str, float], why: str,
                share: float = 1.0) -> float:
@@ -131,6 +141,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--replicates", type=int, default=4, help="replicates per run in a trial")
     parser.add_argument("--check-replicates", type=int, default=10, help="replicates for the best trial's check")
     parser.add_argument("--seed", type=int, default=42, help="root seed of every run (common random numbers)")
+    parser.add_argument("--blocks", type=int, default=1,
+                        help="score a trial's mean loss over root seeds seed, seed+1, ... (this many)")
     parser.add_argument("--study", default="calibration", help="Optuna study name")
     parser.add_argument("--storage", default=f"sqlite:///{HERE / 'optuna.db'}", help="Optuna storage URL")
     parser.add_argument("--space", type=Path, default=HERE / "space.yaml")
@@ -149,25 +161,29 @@ def main(argv: list[str] | None = None) -> None:
                                 load_if_exists=True)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     scored = ",".join(args.facts)
-    earlier = study.user_attrs.get("facts", scored)
-    if earlier != scored:  # one objective per study, or its best trial means nothing
-        raise SystemExit(f"study {args.study!r} scores {earlier}, not {scored}: resume it with "
-                         f"--facts {earlier} or name a new --study")
-    study.set_user_attr("facts", scored)
+    for option, value in (("facts", scored), ("blocks", args.blocks)):  # one objective per study,
+        earlier = study.user_attrs.get(option, value)                 # or its best trial means nothing
+        if earlier != value:
+            raise SystemExit(f"study {args.study!r} scores {option} {earlier}, not {value}: resume it with "
+                             f"--{option} {earlier} or name a new --study")
+        study.set_user_attr(option, value)
     tracker = Tracker(args.mlflow_uri)
     experiment = "calibration"
     parent = tracker.start(experiment, f"study {args.study}",
-                           {"optuna.study": args.study, "command": command, "facts": scored})
+                           {"optuna.study": args.study, "command": command, "facts": scored,
+                            "blocks": str(args.blocks)})
     if not study.trials:  # a new study starts from the current defaults
         current = OmegaConf.to_container(compose([]), resolve=True)
         study.enqueue_trial({key: float(OmegaConf.select(OmegaConf.create(current), key)) for key in space})
     if args.warm_start:
         warm_start(study, optuna.load_study(study_name=args.warm_start, storage=args.storage), space)
-    study.optimize(Objective(space, args.replicates, args.seed, args.facts, tracker, parent, experiment),
+    seeds = range(args.seed, args.seed + args.blocks)
+    study.optimize(Objective(space, args.replicates, seeds, args.facts, tracker, parent, experiment),
                    n_trials=args.trials, show_progress_bar=True)
 
     best = study.best_trial
-    print(f"best trial {best.number}: loss {best.value:.4g} at {args.replicates} replicates", file=sys.stderr)
+    trial_runs = f"{args.replicates} replicates" + (f" x {args.blocks} seed blocks" if args.blocks > 1 else "")
+    print(f"best trial {best.number}: loss {best.value:.4g} at {trial_runs}", file=sys.stderr)
     check = run_design(overrides(best.params), replicates=args.check_replicates, seed=args.seed,
                        progress=lambda what: print(f"  checking best trial: {what}", file=sys.stderr))
     for r in check.facts:
@@ -185,7 +201,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.write:
         date = dt.date.today().isoformat()
         provenance = (f"Optuna study '{args.study}' ({len(study.trials)} trials, best #{best.number}), {date}; "
-                      f"objective {best.value:.4g} at {args.replicates} replicates, {checked_loss:.4g} at "
+                      f"objective {best.value:.4g} at {trial_runs}, {checked_loss:.4g} at "
                       f"{args.check_replicates}; command: {command}")
         changed = conf_writer.write(ROOT / "conf", best.params, provenance, args.study)
         space_path = args.space.resolve()
@@ -202,7 +218,7 @@ the sum of the {scored} losses of `ccframe/facts.py` on replicate means). They a
 `[calibrated: {args.study}]` in `conf/`.
 
 - study: `{args.study}`, {len(study.trials)} trials, best trial #{best.number}, {date}
-- objective: {best.value:.4g} at {args.replicates} replicates (trial design), {checked_loss:.4g} at
+- objective: {best.value:.4g} at {trial_runs} (trial design), {checked_loss:.4g} at
   {args.check_replicates} replicates on the full design; facts: {passed}
 - command: `{command}`
 
