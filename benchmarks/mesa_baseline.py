@@ -72,9 +72,19 @@ class Server(mesa.Agent):
         self.visible = self.cif = self.variable_cost = self.sellable = 0.0
         self.supply = self.sold = self.revenue = self.cost = self.profit = 0.0
 
-    def window(self) -> tuple[slice, slice]:
-        """The square of demand cells this server observes (``vision`` cells, clipped)."""
-        half = max(0, round((math.sqrt(self.vision) - 1.0) / 2.0))
+    def windows(self) -> tuple[tuple[float, tuple[slice, slice]], ...]:
+        """The demand cells this server observes, as (weight, square) pairs (``vision`` cells, clipped).
+
+        Its inner odd square at weight 1 - w and the square one cell wider at w, w the share of
+        the ring between them that makes ``vision`` cells in all (ccframe's fractional edge).
+        """
+        vision = max(self.vision, 1.0)
+        half = math.floor((math.sqrt(vision) - 1.0) / 2.0)
+        ring = min(max((vision - (2 * half + 1) ** 2) / (8.0 * (half + 1)), 0.0), 1.0)
+        return (1.0 - ring, self._square(half)), (ring, self._square(half + 1))
+
+    def _square(self, half: int) -> tuple[slice, slice]:
+        """The cells within ``half`` of the observation location, clipped at the grid's edge."""
         last = self.model.demand.size - 1
         return (slice(min(max(self.x - half, 0), last), min(self.x + half, last) + 1),
                 slice(min(max(self.y - half, 0), last), min(self.y + half, last) + 1))
@@ -154,13 +164,15 @@ class BaselineModel(mesa.Model):
         size = self.demand.size
         coverage = np.zeros((size, size))
         for sv in self.servers():
-            coverage[sv.window()] += 1.0
+            for weight, square in sv.windows():
+                coverage[square] += weight
         table = np.zeros((size + 1, size + 1))
         table[1:, 1:] = (self.demand.grid / np.maximum(coverage, 1.0)).cumsum(0).cumsum(1)
         for sv in self.servers():
-            rows, cols = sv.window()
-            x0, x1, y0, y1 = rows.start, rows.stop, cols.start, cols.stop
-            sv.visible = float(table[x1, y1] - table[x0, y1] - table[x1, y0] + table[x0, y0])
+            sv.visible = 0.0
+            for weight, (rows, cols) in sv.windows():
+                x0, x1, y0, y1 = rows.start, rows.stop, cols.start, cols.stop
+                sv.visible += weight * float(table[x1, y1] - table[x0, y1] - table[x1, y0] + table[x0, y0])
         return _sum(sv.visible for sv in self.servers())
 
     # ------------------------------------------------------------------ the year
@@ -202,8 +214,9 @@ class BaselineModel(mesa.Model):
                                                                  self.demand.grid.shape))
         self.r_fixed = (1.0 - s.beta) * self.r_fixed
         self.t_co = max(self.t_co - s.gamma, s.context.t_co_min)
+        supervision = self._supervision()
         for sv in self.servers():  # gradual standardisation: alpha of what still escapes
-            standardised = s.alpha * sv.escape
+            standardised = supervision * sv.escape
             sv.escape -= standardised
             sv.funds -= p.penalty * sv.revenue * standardised
         servers, sd = list(self.servers()), p.growth_dispersion
@@ -217,6 +230,14 @@ class BaselineModel(mesa.Model):
             if es_mean is not None and sv.kind == TS:
                 sv.vision += p.spillover * max(es_mean - sv.vision, 0.0)
             sv.vision = min(sv.vision, cap)
+
+    def _supervision(self) -> float:
+        """alpha, scaled by the CBEC share of last year's sales while it is below ``supervision_share``."""
+        full = self.p["information"].supervision_share
+        sold = _sum(sv.sold for sv in self.servers())
+        if full == 0 or sold <= 0:
+            return self.settings.alpha
+        return self.settings.alpha * min(1.0, _sum(sv.sold for sv in self.servers() if sv.kind == ES) / sold / full)
 
     def progress_technology(self) -> None:
         """Transport and reproduction times fall at their kind's and mode's rates."""
@@ -351,8 +372,10 @@ class BaselineModel(mesa.Model):
         size = self.demand.size
         coverage, served = np.zeros((size, size)), np.zeros((size, size))
         for sv in self.servers():
-            coverage[sv.window()] += 1.0
-            served[sv.window()] += min(saturation * sv.sold / sv.visible, 1.0) if sv.visible > 0 else 0.0
+            share = min(saturation * sv.sold / sv.visible, 1.0) if sv.visible > 0 else 0.0
+            for weight, square in sv.windows():
+                coverage[square] += weight
+                served[square] += weight * share
         self.demand.grid *= np.clip(1.0 - served / np.maximum(coverage, 1.0), 0.0, 1.0)
 
     def _allocate(self, choosers: list[Supplier], servers: list[Server]) -> None:
