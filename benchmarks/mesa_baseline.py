@@ -214,9 +214,8 @@ class BaselineModel(mesa.Model):
                                                                  self.demand.grid.shape))
         self.r_fixed = (1.0 - s.beta) * self.r_fixed
         self.t_co = max(self.t_co - s.gamma, s.context.t_co_min)
-        supervision = self._supervision()
         for sv in self.servers():  # gradual standardisation: alpha of what still escapes
-            standardised = supervision * sv.escape
+            standardised = s.alpha * sv.escape
             sv.escape -= standardised
             sv.funds -= p.penalty * sv.revenue * standardised
         servers, sd = list(self.servers()), p.growth_dispersion
@@ -230,14 +229,6 @@ class BaselineModel(mesa.Model):
             if es_mean is not None and sv.kind == TS:
                 sv.vision += p.spillover * max(es_mean - sv.vision, 0.0)
             sv.vision = min(sv.vision, cap)
-
-    def _supervision(self) -> float:
-        """alpha, scaled by the CBEC share of last year's sales while it is below ``supervision_share``."""
-        full = self.p["information"].supervision_share
-        sold = _sum(sv.sold for sv in self.servers())
-        if full == 0 or sold <= 0:
-            return self.settings.alpha
-        return self.settings.alpha * min(1.0, _sum(sv.sold for sv in self.servers() if sv.kind == ES) / sold / full)
 
     def progress_technology(self) -> None:
         """Transport and reproduction times fall at their kind's and mode's rates."""

@@ -15,8 +15,7 @@ from ccframe.model import CoevolutionModel
 
 @pytest.mark.parametrize("overrides", [
     ("tracking.enabled=false",),
-    ("tracking.enabled=false", "alpha=0.3", "ctrans=3000", "suppliers.fixed_cost=500", "seed=5",
-     "information.supervision_share=0.3"),
+    ("tracking.enabled=false", "alpha=0.3", "ctrans=3000", "suppliers.fixed_cost=500", "seed=5"),
     tuple(scaled_overrides(700, years=6)),
 ])
 def test_baseline_follows_ccframe_year_by_year(settings_for, overrides):

@@ -5,9 +5,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 import pytest
 import yaml
+
+from ccframe.reproduction import run_design
 
 SENSITIVITY = Path(__file__).resolve().parents[1] / "experiments" / "sensitivity"
 
@@ -112,6 +115,27 @@ def test_a_calibration_of_some_facts_scores_only_those_and_still_checks_all_eigh
                             "--storage", f"sqlite:///{tmp_path / 'optuna.db'}"], cwd=tmp_path,
                            capture_output=True, text=True, timeout=120)
     assert other.returncode != 0 and "scores F1,F5, not F1" in other.stderr  # a study keeps one objective
+
+
+def test_a_calibration_over_seed_blocks_scores_the_mean_over_blocks(tmp_path):
+    (tmp_path / "space.yaml").write_text("parameters:\n  market.growth: {low: 0.05, high: 0.1}\n")
+    common = ["--space", str(tmp_path / "space.yaml"), "--storage", f"sqlite:///{tmp_path / 'optuna.db'}",
+              "--mlflow-uri", f"sqlite:///{tmp_path / 'mlflow.db'}", "--study", "blocks", "--facts", "F5,F7"]
+    run = subprocess.run([sys.executable, str(CALIBRATE), "--trials", "1", "--replicates", "1", "--check-replicates",
+                          "1", "--blocks", "2", "--seed", "7", *common], cwd=tmp_path, capture_output=True, text=True,
+                         timeout=600)
+    assert run.returncode == 0, run.stderr[-3000:]
+    import optuna
+
+    [trial] = optuna.load_study(study_name="blocks", storage=f"sqlite:///{tmp_path / 'optuna.db'}").trials
+    one_block = [run_design([f"market.growth={trial.params['market.growth']!r}"], replicates=1, seed=seed,
+                            ctrans=(), iexp=()) for seed in (7, 8)]
+    losses = [sum(r.loss for r in design.facts if r.fact in ("F5", "F7")) for design in one_block]
+    assert trial.value == pytest.approx(np.mean(losses))  # the mean over root seeds 7 and 8
+    assert trial.user_attrs["F5"] == np.mean([r.passed for d in one_block for r in d.facts if r.fact == "F5"])
+    again = subprocess.run([sys.executable, str(CALIBRATE), "--trials", "1", *common], cwd=tmp_path,
+                           capture_output=True, text=True, timeout=120)
+    assert again.returncode != 0 and "scores blocks 2, not 1" in again.stderr  # a study keeps its blocks
 
 
 def test_a_calibration_refuses_an_unknown_fact(tmp_path):

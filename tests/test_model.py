@@ -115,16 +115,6 @@ def _window_weights(size: int, x: int, y: int, vision: float) -> np.ndarray:
     return weights
 
 
-def test_supervision_acts_in_proportion_to_the_cbec_share_below_supervision_share():
-    base = ["replicates=1", "years=1", "alpha=0.5"]
-    full = simulate([*base, "information.supervision_share=0"])
-    scaled = simulate([*base, "information.supervision_share=1"])  # full alpha only for an all-CBEC cluster
-    share = scaled.means("cbec_share")[0]
-    assert full.means("supervision") == [0.0, 0.5] and full.means("escape_share")[1] == pytest.approx(0.5)
-    assert 0 < share < 0.5 and scaled.means("supervision")[1] == pytest.approx(0.5 * share)
-    assert scaled.means("escape_share")[1] == pytest.approx(1 - 0.5 * share)
-
-
 def test_visible_demand_matches_a_brute_force_count():
     rng = np.random.default_rng(0)
     space = DemandSpace(rng.random((12, 12)))
