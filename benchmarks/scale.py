@@ -14,6 +14,7 @@ at 10^5); see :func:`scaled_overrides` for what else is scaled and why.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import platform
@@ -22,9 +23,16 @@ import subprocess
 import sys
 import time
 
-DEFAULT_SUPPLIERS = 70  # 5 + 15 + 50 in conf/suppliers/default.yaml
-DEFAULT_B = 10.0        # market.b in conf/market/default.yaml
-DEFAULT_FIXED_COST = 13010.4  # suppliers.fixed_cost in conf/suppliers/default.yaml (calibrated)
+
+@functools.cache
+def _defaults() -> dict[str, float]:
+    """The default config's values that a scaled run scales (read from conf/, so calibration moves them)."""
+    from ccframe.runner import compose
+
+    config = compose([])
+    sup, market = config.suppliers, config.market
+    return {"suppliers": sup.s1.count + sup.s2.count + sup.s3.count, "b": market.b,
+            "fixed_cost": sup.fixed_cost, "radius": market.hotspot_radius, "side": market.grid_size}
 
 
 def scaled_overrides(suppliers: int, years: int = 10, grid_side: int | None = None) -> list[str]:
@@ -39,6 +47,8 @@ def scaled_overrides(suppliers: int, years: int = 10, grid_side: int | None = No
     since a supplier's Cournot margin falls like 1/N: unscaled, every supplier of a large
     cluster makes a loss and the cluster dies out. ``grid_side`` replaces the scaled grid.
     """
+    default = _defaults()
+    shrink = default["suppliers"] / suppliers
     s1, s2 = suppliers * 5 // 70, suppliers * 15 // 70
     servers = max(suppliers // 10, 2)
     es = servers // 5
@@ -46,9 +56,9 @@ def scaled_overrides(suppliers: int, years: int = 10, grid_side: int | None = No
     return [f"suppliers.s1.count={s1}", f"suppliers.s2.count={s2}",
             f"suppliers.s3.count={suppliers - s1 - s2}",
             f"servers.ts.count={servers - es}", f"servers.es.count={es}",
-            f"market.grid_size={side}", f"market.hotspot_radius={6.0 * side / 100:g}",
-            f"market.b={DEFAULT_B * DEFAULT_SUPPLIERS / suppliers:.10g}",
-            f"suppliers.fixed_cost={DEFAULT_FIXED_COST * DEFAULT_SUPPLIERS / suppliers:.10g}",
+            f"market.grid_size={side}", f"market.hotspot_radius={default['radius'] * side / default['side']:g}",
+            f"market.b={default['b'] * shrink:.10g}",
+            f"suppliers.fixed_cost={default['fixed_cost'] * shrink:.10g}",
             f"years={years}", "replicates=1", "tracking.enabled=false"]
 
 
