@@ -68,20 +68,18 @@ def measure(engine: str, suppliers: int, years: int, grid_side: int | None) -> d
     For ccframe, also the time to build the Mesa agent views afterwards (the first read of
     ``model.agents``), which the run itself never needs; peak memory is taken before it.
     """
+    from benchmarks.mesa_baseline import BaselineModel
+    from ccframe.model import CoevolutionModel
     from ccframe.runner import compose, settings_from
 
     settings = settings_from(compose(scaled_overrides(suppliers, years, grid_side)))
-    rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # imports done: not timed
     start = time.perf_counter()
     if engine == "ccframe":
-        from ccframe.model import CoevolutionModel
-
         model = CoevolutionModel(settings, seed=0)
         records = model.run()
         agent_years = sum(r["n_suppliers"] + r["n_servers_ts"] + r["n_servers_es"] for r in records)
     else:
-        from benchmarks.mesa_baseline import BaselineModel
-
         model = BaselineModel(settings, seed=0)
         records = model.run()
         agent_years = model.agent_years

@@ -48,7 +48,7 @@ def test_multirun_runs_one_job_per_combination(tmp_path):
 
 
 def test_a_run_whose_clusters_die_out_finishes_and_says_so(tmp_path):
-    run = ccframe("replicates=2", "tracking.enabled=false", "information.growth_ts=0", "information.growth_es=0",
-                  "information.spillover=0", cwd=tmp_path)  # without vision growth clusters die by year 6
+    run = ccframe("replicates=2", "tracking.enabled=false", "market.coverage=0.5",
+                  cwd=tmp_path)  # servers that see half the base output: clusters die by year 3
     assert run.returncode == 0, run.stderr[-2000:]
     assert "2 of 2 replicates died out (no supplier or server left, from year" in run.stdout

@@ -114,7 +114,7 @@ def test_a_calibration_of_some_facts_scores_only_those_and_still_checks_all_eigh
     other = subprocess.run([sys.executable, str(CALIBRATE), "--facts", "F1", "--study", "subset",
                             "--storage", f"sqlite:///{tmp_path / 'optuna.db'}"], cwd=tmp_path,
                            capture_output=True, text=True, timeout=120)
-    assert other.returncode != 0 and "scores F1,F5, not F1" in other.stderr  # a study keeps one objective
+    assert other.returncode != 0 and "scores facts F1,F5, not F1" in other.stderr  # a study keeps one objective
 
 
 def test_a_calibration_over_seed_blocks_scores_the_mean_over_blocks(tmp_path):
