@@ -31,8 +31,9 @@ def _defaults() -> dict[str, float]:
 
     config = compose([])
     sup, market = config.suppliers, config.market
-    return {"suppliers": sup.s1.count + sup.s2.count + sup.s3.count, "b": market.b,
-            "fixed_cost": sup.fixed_cost, "radius": market.hotspot_radius, "side": market.grid_size}
+    return {"suppliers": sup.s1.count + sup.s2.count + sup.s3.count, "s1": sup.s1.count, "s2": sup.s2.count,
+            "b": market.b, "fixed_cost": sup.fixed_cost, "radius": market.hotspot_radius,
+            "side": market.grid_size}
 
 
 def scaled_overrides(suppliers: int, years: int = 10, grid_side: int | None = None) -> list[str]:
@@ -49,7 +50,7 @@ def scaled_overrides(suppliers: int, years: int = 10, grid_side: int | None = No
     """
     default = _defaults()
     shrink = default["suppliers"] / suppliers
-    s1, s2 = suppliers * 5 // 70, suppliers * 15 // 70
+    s1, s2 = suppliers * default["s1"] // default["suppliers"], suppliers * default["s2"] // default["suppliers"]
     servers = max(suppliers // 10, 2)
     es = servers // 5
     side = grid_side or round((10 * suppliers) ** 0.5)

@@ -73,7 +73,9 @@ class DemandSpace:
         """
         if len(x) == 0:
             return np.zeros(self.grid.shape)
-        return _Windows(self.size, x, y, vision).weight_per_cell()
+        weight = _Windows(self.size, x, y, vision).weight_per_cell()
+        weight[weight < 1e-9] = 0.0  # rounding where windows cancel: a cell no window reaches reads 0
+        return weight
 
     def deplete(self, x: np.ndarray, y: np.ndarray, vision: np.ndarray, served: np.ndarray) -> None:
         """Remove from each server's share of every cell it sees the fraction ``served`` of it.
@@ -117,8 +119,8 @@ class _Windows:
     def weight_per_cell(self, per_server: np.ndarray | None = None) -> np.ndarray:
         """Each cell's total weight over the windows, each window's weight times ``per_server`` if given.
 
-        A 2-D difference array and its prefix sums; sums below 1e-9 (rounding where windows
-        cancel) are 0, so a cell no window reaches reads exactly 0.
+        A 2-D difference array and its prefix sums, so a cell no window reaches may read a
+        rounding residue (about 1e-16) instead of 0.
         """
         weights = self.weights if per_server is None else self.weights * np.tile(per_server, 2)
         side = self.size + 1
@@ -126,9 +128,7 @@ class _Windows:
         both = np.concatenate([weights, weights])
         opened = np.bincount(np.concatenate([rows_in + cols_in, rows_out + cols_out]), both, minlength=side * side)
         closed = np.bincount(np.concatenate([rows_out + cols_in, rows_in + cols_out]), both, minlength=side * side)
-        total = _summed_area((opened - closed).reshape(side, side))[1:side, 1:side]
-        total[np.abs(total) < 1e-9] = 0.0
-        return total
+        return _summed_area((opened - closed).reshape(side, side))[1:side, 1:side]
 
     def sums(self, values: np.ndarray) -> np.ndarray:
         """Each server's weighted sum of ``values`` over its window, via a summed-area table."""

@@ -73,18 +73,23 @@ def objective(results: list[facts.FactResult], scored: tuple[str, ...]) -> float
     return facts.total_loss([r for r in results if r.fact in scored])
 
 
-def fact_metrics(results: list[facts.FactResult], scored: tuple[str, ...]) -> list[tuple[str, float, int]]:
-    """Per-fact loss and pass flag as MLflow metrics, with the objective and the count of passes."""
-    rows = []
+def fact_metrics(results: list[facts.FactResult], scored: tuple[str, ...]) -> dict[str, float]:
+    """Per-fact loss and pass flag, the objective (``loss``) and the count of passes."""
+    metrics = {}
     for r in results:
-        rows += [(f"loss_{r.fact}", r.loss, 0), (f"pass_{r.fact}", float(r.passed), 0)]
-    return rows + [("loss", objective(results, scored), 0), ("passed", float(sum(r.passed for r in results)), 0)]
+        metrics |= {f"loss_{r.fact}": r.loss, f"pass_{r.fact}": float(r.passed)}
+    return metrics | {"loss": objective(results, scored), "passed": float(sum(r.passed for r in results))}
 
 
-def block_metrics(blocks: list[list[facts.FactResult]], scored: tuple[str, ...]) -> list[tuple[str, float, int]]:
+def block_metrics(blocks: list[list[facts.FactResult]], scored: tuple[str, ...]) -> dict[str, float]:
     """:func:`fact_metrics` averaged over seed blocks: mean losses, and a pass is the share of blocks."""
-    per_block = [dict((key, value) for key, value, _ in fact_metrics(results, scored)) for results in blocks]
-    return [(key, float(np.mean([block[key] for block in per_block])), 0) for key in per_block[0]]
+    per_block = [fact_metrics(results, scored) for results in blocks]
+    return {key: float(np.mean([block[key] for block in per_block])) for key in per_block[0]}
+
+
+def mlflow_metrics(metrics: dict[str, float]) -> list[tuple[str, float, int]]:
+    """Metrics as the tracker logs them: (key, value, step)."""
+    return [(key, value, 0) for key, value in metrics.items()]
 
 
 class Objective:
@@ -110,12 +115,12 @@ class Objective:
         if collapsed > 0:  # clusters died out: facts on the survivors would flatter the trial
             return self._worst(trial, run_id, values, f"{collapsed:.0%} of the replicates died out", collapsed)
         metrics = block_metrics([design.facts for design in designs], self.scored)
-        for key, value, _ in metrics:
+        for key, value in metrics.items():
             if key.startswith("pass_"):
                 trial.set_user_attr(key.removeprefix("pass_"), value)  # share of blocks where it holds
-        self.tracker.log_result(run_id, {k: f"{v:.6g}" for k, v in values.items()}, metrics)
+        self.tracker.log_result(run_id, {k: f"{v:.6g}" for k, v in values.items()}, mlflow_metrics(metrics))
         self.tracker.finish(run_id)
-        return dict((key, value) for key, value, _ in metrics)["loss"]
+        return metrics["loss"]
 
     def _worst(self, trial: optuna.Trial, run_id: str, values: dict[str, float], why: str,
                share: float = 1.0) -> float:
@@ -194,8 +199,8 @@ def main(argv: list[str] | None = None) -> None:
           file=sys.stderr)
     tracker.log_result(parent, {k: f"{v:.6g}" for k, v in best.params.items()}
                        | {"best_trial": str(best.number), "trials": str(len(study.trials))},
-                       fact_metrics(check.facts, args.facts)
-                       + [("best_trial_loss", best.value, 0), ("loss_all", check.loss, 0)])
+                       mlflow_metrics(fact_metrics(check.facts, args.facts)
+                                      | {"best_trial_loss": best.value, "loss_all": check.loss}))
     tracker.finish(parent)
 
     if args.write:
