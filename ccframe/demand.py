@@ -55,44 +55,79 @@ class DemandSpace:
         cells = cdf.searchsorted(rng.random(count), side="right")
         return np.divmod(cells, self.size)
 
+    def view(self, x: np.ndarray, y: np.ndarray, vision: np.ndarray) -> DemandView:
+        """The windows of servers at ``x, y`` with ``vision`` on this space, for several uses in a year."""
+        return DemandView(self, x, y, vision)
+
     def visible(self, x: np.ndarray, y: np.ndarray, vision: np.ndarray) -> np.ndarray:
         """Demand each server sees: its window's cells, each shared among the servers seeing it."""
-        if len(x) == 0:
-            return np.zeros(0)
-        windows = _Windows(self.size, x, y, vision)
-        share = self.grid / np.maximum(windows.weight_per_cell(), 1.0)
-        return windows.sums(share)
+        return self.view(x, y, vision).visible()
 
     def coverage(self, x: np.ndarray, y: np.ndarray, vision: np.ndarray) -> np.ndarray:
-        """How much of each cell the given servers' windows cover together (an array shaped like ``grid``).
+        """How much of each cell the given servers' windows cover together (see :meth:`DemandView.coverage`)."""
+        return self.view(x, y, vision).coverage()
+
+    def deplete(self, x: np.ndarray, y: np.ndarray, vision: np.ndarray, served: np.ndarray) -> None:
+        """Remove the fraction ``served`` of each server's share of its cells (see :meth:`DemandView.deplete`)."""
+        self.view(x, y, vision).deplete(served)
+
+    def scale(self, factor: np.ndarray | float) -> None:
+        """Multiply demand, cell by cell or as a whole (growth and shocks)."""
+        self.grid *= factor
+
+
+class DemandView:
+    """Servers' windows on a demand space, fixed for a year's uses: what they see, then what they sell.
+
+    The windows and each cell's total weight over them are built once; the commodity
+    mechanism computes the visible demand at production and depletes the same windows after
+    matching, one pass over the grid fewer than building them twice. Demand is read from the
+    space at each call, so growth or sales in between count.
+    """
+
+    def __init__(self, space: DemandSpace, x: np.ndarray, y: np.ndarray, vision: np.ndarray) -> None:
+        self.space = space
+        self.windows = _Windows(space.size, x, y, vision) if len(x) else None
+        self._weight: np.ndarray | None = None
+
+    @property
+    def weight(self) -> np.ndarray:
+        """Each cell's total weight over the windows (how many servers see it, fractions at edges)."""
+        if self._weight is None:
+            self._weight = self.windows.weight_per_cell()
+        return self._weight
+
+    def visible(self) -> np.ndarray:
+        """Demand each server sees: its window's cells, each shared among the servers seeing it."""
+        if self.windows is None:
+            return np.zeros(0)
+        return self.windows.sums(self.space.grid / np.maximum(self.weight, 1.0))
+
+    def coverage(self) -> np.ndarray:
+        """How much of each cell the windows cover together (an array shaped like the grid).
 
         1 per window that holds the cell whole, a fraction for a window's edge ring (see
-        :class:`_Windows`); 0 where no window reaches. The windows are those of
-        :meth:`visible`. For plugins that treat some servers apart (demand personalisation:
-        which cells no capable server sees); the core model does not call it.
+        :class:`_Windows`); 0 where no window reaches. For plugins that treat some servers
+        apart (demand personalisation: which cells no capable server sees); the core model
+        does not call it.
         """
-        if len(x) == 0:
-            return np.zeros(self.grid.shape)
-        weight = _Windows(self.size, x, y, vision).weight_per_cell()
+        if self.windows is None:
+            return np.zeros(self.space.grid.shape)
+        weight = self.weight.copy()
         weight[weight < 1e-9] = 0.0  # rounding where windows cancel: a cell no window reaches reads 0
         return weight
 
-    def deplete(self, x: np.ndarray, y: np.ndarray, vision: np.ndarray, served: np.ndarray) -> None:
+    def deplete(self, served: np.ndarray) -> None:
         """Remove from each server's share of every cell it sees the fraction ``served`` of it.
 
         A cell is split among the servers seeing it by their weights on it (as in
         :meth:`visible`), so it loses the weighted mean of its observers' ``served``
         fractions, scaled by how much of it they see: customers who have bought leave.
         """
-        if len(x) == 0:
+        if self.windows is None:
             return
-        windows = _Windows(self.size, x, y, vision)
-        lost = windows.weight_per_cell(np.asarray(served, dtype=float))
-        self.grid *= np.clip(1.0 - lost / np.maximum(windows.weight_per_cell(), 1.0), 0.0, 1.0)
-
-    def scale(self, factor: np.ndarray | float) -> None:
-        """Multiply demand, cell by cell or as a whole (growth and shocks)."""
-        self.grid *= factor
+        lost = self.windows.weight_per_cell(np.asarray(served, dtype=float))
+        self.space.grid *= np.clip(1.0 - lost / np.maximum(self.weight, 1.0), 0.0, 1.0)
 
 
 class _Windows:

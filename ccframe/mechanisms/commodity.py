@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ccframe import equations
+from ccframe.demand import DemandView
 from ccframe.hookspecs import hookimpl
 from ccframe.mechanism import Mechanism
 from ccframe.mechanisms import safe_ratio
@@ -44,15 +45,17 @@ class CournotCommodity(Mechanism):
     @hookimpl
     def ccframe_setup(self, model) -> None:
         self.base_output: float | None = None
-        self.base_visible = float(self._visible(model).sum())
+        self.base_visible = float(self._view(model).visible().sum())
         self.visible = np.zeros(0)
+        self.view: DemandView | None = None
 
     @hookimpl
     def ccframe_update_context(self, model, year: int) -> None:
         """Overseas demand grows and every cell takes a mean-one log-normal shock."""
         m = model.settings.market
         shock = model.rng.lognormal(-0.5 * m.volatility**2, m.volatility, model.demand.grid.shape)
-        model.demand.scale((1.0 + m.growth) * shock)
+        shock *= 1.0 + m.growth  # in place: one grid-sized array fewer a year
+        model.demand.scale(shock)
 
     @hookimpl
     def ccframe_produce(self, model, year: int) -> None:
@@ -60,13 +63,15 @@ class CournotCommodity(Mechanism):
 
         The intercept a follows the demand visible to the cluster's servers (our
         assumption: the inverse demand is the demand the cluster can reach); the
-        visible demand computed here is reused by matching in the same year. Where the
-        market no longer covers the cluster's marginal cost (a <= c, so eq. 2's output is
-        not positive) every supplier exits: the cluster dies out (docs/ODD.md 3.3.6).
+        servers' windows and the visible demand computed here are reused by matching in
+        the same year. Where the market no longer covers the cluster's marginal cost
+        (a <= c, so eq. 2's output is not positive) every supplier exits: the cluster dies
+        out (docs/ODD.md 3.3.6).
         """
         sup, market = model.suppliers, model.market
         rows = sup.active_rows()
-        self.visible = self._visible(model)
+        self.view = self._view(model)
+        self.visible = self.view.visible()
         reach = self.visible.sum() / self.base_visible
         market.a = model.settings.market.a * reach ** self.params.demand_pass_through
         s3 = model.settings.suppliers.s3.scale
@@ -121,15 +126,14 @@ class CournotCommodity(Mechanism):
                                      where=supply[servers] > 0)
         sup["sold"][suppliers] = np.where(matched, sup["output"][suppliers] * through[partner], 0.0)
         served = np.divide(sold, self.visible, out=np.zeros_like(sold), where=self.visible > 0)
-        model.demand.deplete(sv["x"][servers], sv["y"][servers], sv["vision"][servers],
-                             np.minimum(self.params.saturation * served, 1.0))
+        self.view.deplete(np.minimum(self.params.saturation * served, 1.0))
 
     @staticmethod
-    def _visible(model) -> np.ndarray:
-        """Demand each active server sees at the reference price (shared cells split)."""
+    def _view(model) -> DemandView:
+        """The active servers' windows on the demand space (shared cells split among them)."""
         sv = model.servers
         rows = sv.active_rows()
-        return model.demand.visible(sv["x"][rows], sv["y"][rows], sv["vision"][rows])
+        return model.demand.view(sv["x"][rows], sv["y"][rows], sv["vision"][rows])
 
     @hookimpl
     def ccframe_collect_metrics(self, model, year: int) -> dict[str, float]:
