@@ -143,3 +143,27 @@ def test_a_calibration_refuses_an_unknown_fact(tmp_path):
                          capture_output=True, text=True, timeout=120)
     assert run.returncode != 0 and "--facts" in run.stderr and "F9" in run.stderr
     assert not (tmp_path / "mlflow.db").exists()
+
+
+def test_a_warm_start_tries_the_earlier_best_with_the_keys_it_lacked_at_their_defaults():
+    import importlib.util
+
+    import optuna
+    from omegaconf import OmegaConf
+
+    from ccframe.runner import compose
+
+    spec = importlib.util.spec_from_file_location("calibrate", CALIBRATE)
+    calibrate = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(calibrate)
+    earlier = optuna.create_study()
+    earlier.add_trial(optuna.trial.create_trial(params={"market.growth": 0.07}, value=1.0,
+                                                distributions={"market.growth": optuna.distributions.FloatDistribution(0, 1)}))
+    space = {"market.growth": {"low": 0.05, "high": 0.1}, "alpha": {"low": 0.0, "high": 0.9},
+             "market.coverage": {"low": 0.8, "high": 1.5}}
+    study = optuna.create_study()
+    calibrate.warm_start(study, earlier, space)
+    [queued] = study.trials
+    defaults = compose()
+    assert queued.system_attrs["fixed_params"] == {"market.growth": 0.07, "alpha": OmegaConf.select(defaults, "alpha"),
+                                                   "market.coverage": 1.5}  # the default 1.96, clipped into range

@@ -133,10 +133,17 @@ class Objective:
 
 
 def warm_start(study: optuna.Study, earlier: optuna.Study, space: dict[str, dict], best: int = 5) -> None:
-    """Enqueue the ``best`` trials of an earlier study; keys it lacked are left to the sampler."""
+    """Enqueue the ``best`` trials of an earlier study; keys it lacked take their defaults in conf/.
+
+    The earlier study ran its trials on the defaults of its day, so a key it did not search is
+    best started at its current default (clipped into this study's range), not at random.
+    """
+    defaults = compose()
+    start = {key: float(np.clip(OmegaConf.select(defaults, key), bounds["low"], bounds["high"]))
+             for key, bounds in space.items()}
     done = sorted((t for t in earlier.trials if t.value is not None), key=lambda t: t.value)[:best]
     for trial in done:
-        study.enqueue_trial({k: v for k, v in trial.params.items() if k in space}, skip_if_exists=True)
+        study.enqueue_trial(start | {k: v for k, v in trial.params.items() if k in space}, skip_if_exists=True)
 
 
 def main(argv: list[str] | None = None) -> None:
