@@ -105,16 +105,20 @@ def output_life_cycle(standard: Series) -> FactResult:
 
 
 def revenue_ratio(standard: Series) -> FactResult:
-    """F2: CBEC/TS unit revenue rises then falls, < 1 from Y6, ≈ 0.86 at Y10 (seed Fig. 4)."""
+    """F2: CBEC/TS unit revenue rises then falls, < 1 from Y6, ≈ 0.86 at Y10 (seed Fig. 4).
+
+    The rise peaks above 1: the seed reads Fig. 4 as CBEC bringing "additional unit product
+    profits to the supplier agents in the early stage", lower "from the simulation year Y6".
+    """
     ratio = _finite(standard["unit_revenue_ratio"])
     peak = int(np.argmax(ratio[: RATIO_BELOW_FROM]))
     rises_then_falls = 0 < peak < RATIO_BELOW_FROM and ratio[peak] > ratio[0] and ratio[-1] < ratio[peak]
     late = ratio[RATIO_BELOW_FROM:]
     near, miss = _closeness(ratio[-1], RATIO_Y10)
     loss = (miss + _hinge(late - 0.99, 0.02) + _hinge([ratio[0] - ratio[1:4].max() + 0.01], 0.02)
-            + _hinge(np.diff(ratio[3:]) + 0.002, 0.02))
-    shape = rises_then_falls and bool(np.all(late < 1))
-    return FactResult("F2", "fund", "rises then falls, < 1 from Y6, Y10 = 0.86 ± 0.05",
+            + _hinge(np.diff(ratio[3:]) + 0.002, 0.02) + _hinge([1.01 - ratio[peak]], 0.02))
+    shape = rises_then_falls and ratio[peak] > 1 and bool(np.all(late < 1))
+    return FactResult("F2", "fund", "rises above 1 then falls, < 1 from Y6, Y10 = 0.86 ± 0.05",
                       f"peak at Y{peak}, Y10 = {ratio[-1]:.3f}; ratio {_fmt(ratio)}", shape, near, loss)
 
 
