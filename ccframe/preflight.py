@@ -178,23 +178,47 @@ def job_config(overrides: list[str]) -> DictConfig:
     """The composed config of one job, as Hydra would compose it (without its ``hydra`` node).
 
     Config-group overrides (``+scenario=fund``, ``fund=escrow``) are composed (cached: a
-    sweep over values composes once); value overrides, ``hydra.*`` ones included, are
-    applied by Hydra's own rule.
+    sweep over values composes once); value overrides are applied by Hydra's own rule,
+    ``hydra.*`` ones to Hydra's settings (checked once per distinct set), the rest to a
+    copy of the job's part, which is ten times cheaper to copy than the whole.
     """
     from hydra._internal.config_loader_impl import ConfigLoaderImpl
     from hydra.errors import HydraException
-    from omegaconf import open_dict
 
     parsed = parse(overrides)
     groups = tuple(o.input_line for o in parsed if _is_group(o.key_or_group))
     values = [o for o in parsed if not _is_group(o.key_or_group)]
-    config = copy.deepcopy(_composed(groups))
+    hydras_own = tuple(o.input_line for o in values if o.is_hydra_override())
+    if hydras_own:
+        _check_hydra_settings(groups, hydras_own)
+    config = copy.deepcopy(_job_part(groups))
     try:
-        ConfigLoaderImpl._apply_overrides_to_config(values, config)
+        ConfigLoaderImpl._apply_overrides_to_config([o for o in values if not o.is_hydra_override()], config)
     except HydraException as exc:
         raise ConfigError(describe(exc) or _one_line(exc)) from None
+    return config
+
+
+@cache
+def _check_hydra_settings(groups: tuple[str, ...], lines: tuple[str, ...]) -> None:
+    """Apply ``hydra.*`` overrides to a copy of the composed config: one ConfigError if Hydra refuses them."""
+    from hydra._internal.config_loader_impl import ConfigLoaderImpl
+    from hydra.errors import HydraException
+
+    try:
+        ConfigLoaderImpl._apply_overrides_to_config(parse(list(lines)), copy.deepcopy(_composed(groups)))
+    except HydraException as exc:
+        raise ConfigError(describe(exc) or _one_line(exc)) from None
+
+
+@cache
+def _job_part(groups: tuple[str, ...]) -> DictConfig:
+    """The composed config without Hydra's own settings (the ``hydra`` node)."""
+    from omegaconf import open_dict
+
+    config = copy.deepcopy(_composed(groups))
     with open_dict(config):
-        del config["hydra"]  # Hydra's own settings: not part of the job's config
+        del config["hydra"]
     return config
 
 

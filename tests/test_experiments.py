@@ -157,8 +157,9 @@ def test_a_warm_start_tries_the_earlier_best_with_the_keys_it_lacked_at_their_de
     calibrate = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(calibrate)
     earlier = optuna.create_study()
+    growth = optuna.distributions.FloatDistribution(0, 1)
     earlier.add_trial(optuna.trial.create_trial(params={"market.growth": 0.07}, value=1.0,
-                                                distributions={"market.growth": optuna.distributions.FloatDistribution(0, 1)}))
+                                                distributions={"market.growth": growth}))
     space = {"market.growth": {"low": 0.05, "high": 0.1}, "alpha": {"low": 0.0, "high": 0.9},
              "market.coverage": {"low": 0.8, "high": 1.5}}
     study = optuna.create_study()
