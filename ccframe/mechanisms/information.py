@@ -6,7 +6,8 @@ lowering customs time by eq. (10). Our assumptions (docs/ODD.md, "Information-dr
 mechanism"): vision grows at a kind-specific rate, unevenly across servers, with a
 spillover from CBEC to traditional servers; escape is a degree (the share of a server's
 operations outside supervision) and each year supervision brings the share alpha of what
-still escapes under customs (gradual standardisation), fining the server on it.
+still escapes under customs (gradual standardisation), fining the server on it; while the
+CBEC channel's share of exports is small, supervision acts on it only in proportion.
 """
 
 from __future__ import annotations
@@ -34,6 +35,9 @@ class VisionParams:
     spillover: float = fraction("share of the gap to the ES mean vision a TS server closes yearly")
     vision_max: float = positive("upper bound of a server's vision, in cells")
     penalty: float = fraction("fine on a detected escaping server, as a share of its revenue")
+    supervision_share: float = fraction(
+        "CBEC share of last year's exports from which supervision acts at the full alpha; below it, "
+        "at alpha x share / this (0: always the full alpha)")
 
 
 class VisionInformation(Mechanism):
@@ -46,6 +50,7 @@ class VisionInformation(Mechanism):
     @hookimpl
     def ccframe_setup(self, model) -> None:
         self.base_vision: float | None = None
+        self.supervision = 0.0  # the share of escaping operations standardised this year (none in year 0)
 
     @hookimpl
     def ccframe_update_context(self, model, year: int) -> None:
@@ -59,9 +64,22 @@ class VisionInformation(Mechanism):
         ctx.r_fixed = equations.fixed_rate(ctx.r_fixed, ctx.beta)
         ctx.t_co = equations.customs_time(ctx.t_co, ctx.gamma, model.settings.context.t_co_min)
         rows = sv.active_rows()
-        standardised = ctx.alpha * sv["escape"][rows]  # share of operations brought under supervision
+        self.supervision = self.supervision_intensity(model, rows)
+        standardised = self.supervision * sv["escape"][rows]  # share of operations brought under supervision
         sv["escape"][rows] -= standardised
         sv["funds"][rows] -= self.params.penalty * sv["revenue"][rows] * standardised
+
+    def supervision_intensity(self, model, rows: np.ndarray) -> float:
+        """alpha, scaled by the CBEC share of last year's sales while it is below ``supervision_share``.
+
+        Our assumption (docs/ODD.md 3.3.3): customs attend to a channel as it grows, so CBEC's
+        standardisation is slow while the channel is small and reaches alpha once it matters.
+        """
+        alpha, full = model.context.alpha, self.params.supervision_share
+        sold, kind = model.servers["sold"][rows], model.servers["kind"][rows]
+        if full == 0 or sold.sum() <= 0:
+            return alpha
+        return alpha * min(1.0, float(sold[kind == ES].sum() / sold.sum()) / full)
 
     def grow_vision(self, model) -> None:
         """Servers' vision grows unevenly, TS servers catching up on the ES mean (spillover)."""
@@ -90,6 +108,7 @@ class VisionInformation(Mechanism):
             "vision": vision,
             "vision_index": vision / self.base_vision,
             "r_fixed": ctx.r_fixed,
+            "supervision": self.supervision,
             "customs_time": ctx.t_co,
             "escape_share": safe_ratio(sv["escape"][es].sum(), es.size),  # mean escape degree of ES servers
             "n_servers_ts": float((kind == TS).sum()),
