@@ -132,15 +132,20 @@ class Objective:
         return loss
 
 
+def current_values(space: dict[str, dict]) -> dict[str, float]:
+    """The searched keys' values in the default config (conf/), clipped into the space's ranges."""
+    defaults = compose()
+    return {key: float(np.clip(OmegaConf.select(defaults, key), bounds["low"], bounds["high"]))
+            for key, bounds in space.items()}
+
+
 def warm_start(study: optuna.Study, earlier: optuna.Study, space: dict[str, dict], best: int = 5) -> None:
     """Enqueue the ``best`` trials of an earlier study; keys it lacked take their defaults in conf/.
 
     The earlier study ran its trials on the defaults of its day, so a key it did not search is
     best started at its current default (clipped into this study's range), not at random.
     """
-    defaults = compose()
-    start = {key: float(np.clip(OmegaConf.select(defaults, key), bounds["low"], bounds["high"]))
-             for key, bounds in space.items()}
+    start = current_values(space)
     done = sorted((t for t in earlier.trials if t.value is not None), key=lambda t: t.value)[:best]
     for trial in done:
         study.enqueue_trial(start | {k: v for k, v in trial.params.items() if k in space}, skip_if_exists=True)
@@ -185,8 +190,7 @@ def main(argv: list[str] | None = None) -> None:
                            {"optuna.study": args.study, "command": command, "facts": scored,
                             "blocks": str(args.blocks)})
     if not study.trials:  # a new study starts from the current defaults
-        current = OmegaConf.to_container(compose([]), resolve=True)
-        study.enqueue_trial({key: float(OmegaConf.select(OmegaConf.create(current), key)) for key in space})
+        study.enqueue_trial(current_values(space))
     if args.warm_start:
         warm_start(study, optuna.load_study(study_name=args.warm_start, storage=args.storage), space)
     seeds = range(args.seed, args.seed + args.blocks)
