@@ -105,6 +105,15 @@ def test_full_supervision_standardises_every_cbec_server_in_year_one():
     assert result.means("escape_share")[1:] == [0.0, 0.0]
 
 
+def test_supervision_follows_the_cbec_share_of_last_years_sales():
+    result = simulate(["replicates=1", "years=4", "alpha=0.2", "information.supervision_share=0.5"])
+    share, supervision = result.means("cbec_share"), result.means("supervision")
+    assert max(share[:-1]) < 0.5  # a small channel: supervised at less than the full alpha
+    assert supervision == pytest.approx([0.0] + [1 - 0.8 ** (s / 0.5) for s in share[:-1]])
+    always = simulate(["replicates=1", "years=2", "alpha=0.2", "information.supervision_share=0"])
+    assert always.means("supervision") == pytest.approx([0.0, 0.2, 0.2])
+
+
 def _window_weights(size: int, x: int, y: int, vision: float) -> np.ndarray:
     """A server's weight on each cell, by hand: the odd square below its vision whole, the ring around it in part."""
     h = int((np.sqrt(vision) - 1) // 2)

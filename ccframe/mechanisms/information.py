@@ -70,16 +70,19 @@ class VisionInformation(Mechanism):
         sv["funds"][rows] -= self.params.penalty * sv["revenue"][rows] * standardised
 
     def supervision_intensity(self, model, rows: np.ndarray) -> float:
-        """alpha, scaled by the CBEC share of last year's sales while it is below ``supervision_share``.
+        """The share of escaping operations standardised this year: alpha, less while CBEC is small.
 
-        Our assumption (docs/ODD.md 3.3.3): customs attend to a channel as it grows, so CBEC's
-        standardisation is slow while the channel is small and reaches alpha once it matters.
+        Our assumption (docs/ODD.md 3.3.3): customs attend to a channel as it grows. With f =
+        min(1, CBEC share of last year's sales / ``supervision_share``) the share is
+        1 − (1 − alpha)^f: alpha once the channel matters, about alpha·f while it is small, and
+        all of it at alpha = 1 (eq. 8's full-supervision case) whatever the channel's size.
         """
         alpha, full = model.context.alpha, self.params.supervision_share
         sold, kind = model.servers["sold"][rows], model.servers["kind"][rows]
-        if full == 0 or sold.sum() <= 0:
+        if full == 0 or alpha >= 1 or sold.sum() <= 0:
             return alpha
-        return alpha * min(1.0, float(sold[kind == ES].sum() / sold.sum()) / full)
+        attention = min(1.0, float(sold[kind == ES].sum() / sold.sum()) / full)
+        return 1.0 - (1.0 - alpha) ** attention
 
     def grow_vision(self, model) -> None:
         """Servers' vision grows unevenly, TS servers catching up on the ES mean (spillover)."""
