@@ -145,17 +145,23 @@ def test_a_calibration_refuses_an_unknown_fact(tmp_path):
     assert not (tmp_path / "mlflow.db").exists()
 
 
-def test_a_warm_start_tries_the_earlier_best_with_the_keys_it_lacked_at_their_defaults():
+@pytest.fixture(scope="module")
+def calibrate():
+    """experiments/calibrate/calibrate.py as a module (a script, not a package)."""
     import importlib.util
 
+    spec = importlib.util.spec_from_file_location("calibrate", CALIBRATE)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_a_warm_start_tries_the_earlier_best_with_the_keys_it_lacked_at_their_defaults(calibrate):
     import optuna
     from omegaconf import OmegaConf
 
     from ccframe.runner import compose
 
-    spec = importlib.util.spec_from_file_location("calibrate", CALIBRATE)
-    calibrate = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(calibrate)
     earlier = optuna.create_study()
     growth = optuna.distributions.FloatDistribution(0, 1)
     earlier.add_trial(optuna.trial.create_trial(params={"market.growth": 0.07}, value=1.0,
@@ -167,4 +173,11 @@ def test_a_warm_start_tries_the_earlier_best_with_the_keys_it_lacked_at_their_de
     [queued] = study.trials
     defaults = compose()
     assert queued.system_attrs["fixed_params"] == {"market.growth": 0.07, "alpha": OmegaConf.select(defaults, "alpha"),
-                                                   "market.coverage": 1.5}  # the default 1.96, clipped into range
+                                                   "market.coverage": 1.5}  # the default, clipped into range
+
+
+def test_a_study_may_start_from_the_defaults_with_some_searched_keys_changed(calibrate):
+    space = {"market.growth": {"low": 0.05, "high": 0.1}, "market.coverage": {"low": 0.8, "high": 1.5}}
+    assert calibrate.starting_point(space, ["market.growth=0.07"]) == {"market.growth": 0.07, "market.coverage": 1.5}
+    with pytest.raises(SystemExit, match="alpha is not a searched key"):
+        calibrate.starting_point(space, ["alpha=0.3"])

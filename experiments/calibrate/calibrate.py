@@ -139,6 +139,17 @@ def current_values(space: dict[str, dict]) -> dict[str, float]:
             for key, bounds in space.items()}
 
 
+def starting_point(space: dict[str, dict], changes: list[str]) -> dict[str, float]:
+    """The searched keys' current values (:func:`current_values`) with ``changes`` (KEY=VALUE) applied."""
+    point = current_values(space)
+    for change in changes:
+        key, _, value = change.partition("=")
+        if key not in space:
+            raise SystemExit(f"--start {change}: {key} is not a searched key of this space")
+        point[key] = float(value)
+    return point
+
+
 def warm_start(study: optuna.Study, earlier: optuna.Study, space: dict[str, dict], best: int = 5) -> None:
     """Enqueue the ``best`` trials of an earlier study; keys it lacked take their defaults in conf/.
 
@@ -166,6 +177,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--facts", type=parse_facts, default=facts.FACT_IDS, metavar="F1,F2,...",
                         help="score only these facts (default: all eight; the best trial's check shows all)")
     parser.add_argument("--mlflow-uri", default="", help="MLflow tracking URI (default: ./mlflow.db)")
+    parser.add_argument("--start", nargs="+", default=[], metavar="KEY=VALUE",
+                        help="a new study's first trial: the defaults with these searched keys changed")
     parser.add_argument("--warm-start", default="", metavar="STUDY",
                         help="first try the best trials of this earlier study (same storage)")
     parser.add_argument("--write", action="store_true", help="write the best values into conf/ and docs/ODD.md")
@@ -189,8 +202,8 @@ def main(argv: list[str] | None = None) -> None:
     parent = tracker.start(experiment, f"study {args.study}",
                            {"optuna.study": args.study, "command": command, "facts": scored,
                             "blocks": str(args.blocks)})
-    if not study.trials:  # a new study starts from the current defaults
-        study.enqueue_trial(current_values(space))
+    if not study.trials:  # a new study starts from the current defaults, or where --start says
+        study.enqueue_trial(starting_point(space, args.start))
     if args.warm_start:
         warm_start(study, optuna.load_study(study_name=args.warm_start, storage=args.storage), space)
     seeds = range(args.seed, args.seed + args.blocks)
