@@ -181,3 +181,17 @@ def test_a_study_may_start_from_the_defaults_with_some_searched_keys_changed(cal
     assert calibrate.starting_point(space, ["market.growth=0.07"]) == {"market.growth": 0.07, "market.coverage": 1.5}
     with pytest.raises(SystemExit, match="alpha is not a searched key"):
         calibrate.starting_point(space, ["alpha=0.3"])
+
+
+def test_a_calibration_may_pick_the_trial_that_holds_most_facts_over_the_blocks(calibrate):
+    import optuna
+
+    study = optuna.create_study()
+    growth = {"market.growth": optuna.distributions.FloatDistribution(0, 1)}
+    for value, held in ((1.0, {"F1": 0.4, "F2": 0.0}), (5.0, {"F1": 0.4, "F2": 0.6}), (4.0, {"F1": 1.0, "F2": 0.0})):
+        study.add_trial(optuna.trial.create_trial(params={"market.growth": 0.07}, distributions=growth, value=value,
+                                                  user_attrs=held))
+    assert calibrate.picked(study, "", ("F1", "F2")).number == 0  # the lowest loss
+    assert calibrate.picked(study, "facts", ("F1", "F2")).number == 2  # 1.0 held, as trial 1, at a lower loss
+    assert calibrate.picked(study, "facts", ("F2",)).number == 1  # only the scored facts count
+    assert calibrate.picked(study, "1", ("F1",)).number == 1

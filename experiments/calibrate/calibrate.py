@@ -150,6 +150,16 @@ def starting_point(space: dict[str, dict], changes: list[str]) -> dict[str, floa
     return point
 
 
+def picked(study: optuna.Study, pick: str, scored: tuple[str, ...]) -> optuna.trial.FrozenTrial:
+    """The trial ``--pick`` names: the lowest-loss one (""), trial N, or the one holding most facts ("facts")."""
+    if not pick:
+        return study.best_trial
+    if pick != "facts":
+        return study.trials[int(pick)]
+    done = [t for t in study.trials if t.value is not None]
+    return max(done, key=lambda t: (sum(t.user_attrs.get(f, 0.0) for f in scored), -t.value))
+
+
 def warm_start(study: optuna.Study, earlier: optuna.Study, space: dict[str, dict], best: int = 5) -> None:
     """Enqueue the ``best`` trials of an earlier study; keys it lacked take their defaults in conf/.
 
@@ -182,6 +192,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--warm-start", default="", metavar="STUDY",
                         help="first try the best trials of this earlier study (same storage)")
     parser.add_argument("--write", action="store_true", help="write the best values into conf/ and docs/ODD.md")
+    parser.add_argument("--pick", default="", metavar="N|facts",
+                        help="check (and with --write write) trial N, or with 'facts' the trial that holds the "
+                             "scored facts in most seed blocks (ties: lowest loss), instead of the lowest-loss one")
     args = parser.parse_args(argv)
 
     space = load_space(args.space)
@@ -210,11 +223,13 @@ def main(argv: list[str] | None = None) -> None:
     study.optimize(Objective(space, args.replicates, seeds, args.facts, tracker, parent, experiment),
                    n_trials=args.trials, show_progress_bar=True)
 
-    best = study.best_trial
+    best = picked(study, args.pick, args.facts)
+    label = "chosen" if args.pick else "best"
     trial_runs = f"{args.replicates} replicates" + (f" x {args.blocks} seed blocks" if args.blocks > 1 else "")
-    print(f"best trial {best.number}: loss {best.value:.4g} at {trial_runs}", file=sys.stderr)
+    print(f"{label} trial {best.number}: loss {best.value:.4g} at {trial_runs} (lowest: {study.best_value:.4g})",
+          file=sys.stderr)
     check = run_design(overrides(best.params), replicates=args.check_replicates, seed=args.seed,
-                       progress=lambda what: print(f"  checking best trial: {what}", file=sys.stderr))
+                       progress=lambda what: print(f"  checking {label} trial: {what}", file=sys.stderr))
     for r in check.facts:
         print(f"{r.fact} {'pass' if r.passed else 'FAIL'}  loss {r.loss:8.3f}  {r.ours[:150]}", file=sys.stderr)
     checked_loss = objective(check.facts, args.facts)
@@ -229,7 +244,7 @@ def main(argv: list[str] | None = None) -> None:
 
     if args.write:
         date = dt.date.today().isoformat()
-        provenance = (f"Optuna study '{args.study}' ({len(study.trials)} trials, best #{best.number}), {date}; "
+        provenance = (f"Optuna study '{args.study}' ({len(study.trials)} trials, {label} #{best.number}), {date}; "
                       f"objective {best.value:.4g} at {trial_runs}, {checked_loss:.4g} at "
                       f"{args.check_replicates}; command: {command}")
         changed = conf_writer.write(ROOT / "conf", best.params, provenance, args.study)
@@ -246,7 +261,7 @@ The defaults of the parameters below were found by the calibration experiment
 the sum of the {scored} losses of `ccframe/facts.py` on replicate means). They are marked
 `[calibrated: {args.study}]` in `conf/`.
 
-- study: `{args.study}`, {len(study.trials)} trials, best trial #{best.number}, {date}
+- study: `{args.study}`, {len(study.trials)} trials, {label} trial #{best.number}, {date}
 - objective: {best.value:.4g} at {trial_runs} (trial design), {checked_loss:.4g} at
   {args.check_replicates} replicates on the full design; facts: {passed}
 - command: `{command}`
