@@ -214,8 +214,9 @@ class BaselineModel(mesa.Model):
                                                                  self.demand.grid.shape))
         self.r_fixed = (1.0 - s.beta) * self.r_fixed
         self.t_co = max(self.t_co - s.gamma, s.context.t_co_min)
-        for sv in self.servers():  # gradual standardisation: alpha of what still escapes
-            standardised = s.alpha * sv.escape
+        supervision = self.supervision()
+        for sv in self.servers():  # gradual standardisation: a share of what still escapes
+            standardised = supervision * sv.escape
             sv.escape -= standardised
             sv.funds -= p.penalty * sv.revenue * standardised
         servers, sd = list(self.servers()), p.growth_dispersion
@@ -229,6 +230,15 @@ class BaselineModel(mesa.Model):
             if es_mean is not None and sv.kind == TS:
                 sv.vision += p.spillover * max(es_mean - sv.vision, 0.0)
             sv.vision = min(sv.vision, cap)
+
+    def supervision(self) -> float:
+        """alpha, or 1 − (1 − alpha)^f while the CBEC share f·``supervision_share`` of last year's sales is small."""
+        alpha, full = self.settings.alpha, self.p["information"].supervision_share
+        sold = _sum(sv.sold for sv in self.servers())
+        if full == 0 or alpha >= 1 or sold <= 0:
+            return alpha
+        attention = min(1.0, _sum(sv.sold for sv in self.servers() if sv.kind == ES) / sold / full)
+        return 1.0 - (1.0 - alpha) ** attention
 
     def progress_technology(self) -> None:
         """Transport and reproduction times fall at their kind's and mode's rates."""

@@ -101,9 +101,8 @@ def test_a_design_without_its_sweeps_checks_only_the_standard_models_facts():
 # experiments/paper_abm/REPORT.md for by how much and why). Strict: a fix makes them XPASS,
 # which fails the suite until the entry is removed here.
 MISSED = {
-    "F2": "the ratio is highest in Y0 (1.16: TS exporters sell about 91% of the base-year output), so no early rise",
+    "F2": "on seed 42 the ratio stays above 1 until Y7 (1.06 in Y6, 1.03 in Y7); it holds in 3 of 5 seed blocks",
     "F4": "CBEC unit revenue falls with iexp from 0.2 on; at 0.1 CBEC servers lose money and the channel congests",
-    "F3": "ctrans = 3000 overtakes 4000 only from Y9, not from Y8, on seed 42 (and in no seed block)",
 }
 
 
@@ -123,7 +122,7 @@ def test_default_config_reproduces_the_shape_of(fact, reduced_design):
 
 # Facts whose quoted number the default config also matches (within the seed's tolerance) in
 # at least 4 of the report's 5 seed blocks, not only on seed 42: a regression here is a real change.
-ROBUST_NUMBERS = ("F1", "F5", "F6", "F7")
+ROBUST_NUMBERS = ("F5", "F6", "F7")
 
 
 @pytest.mark.parametrize("fact", ROBUST_NUMBERS)
