@@ -105,7 +105,7 @@ def output_life_cycle(standard: Series) -> FactResult:
 
 
 def revenue_ratio(standard: Series) -> FactResult:
-    """F2: CBEC/TS unit revenue rises then falls, < 1 from Y6, ≈ 0.86 at Y10 (seed Fig. 4).
+    """F2: CBEC/TS unit revenue rises above 1 then falls, < 1 from Y6, ≈ 0.86 at Y10 (seed Fig. 4).
 
     The rise peaks above 1: the seed reads Fig. 4 as CBEC bringing "additional unit product
     profits to the supplier agents in the early stage", lower "from the simulation year Y6".

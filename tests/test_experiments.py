@@ -181,6 +181,8 @@ def test_a_study_may_start_from_the_defaults_with_some_searched_keys_changed(cal
     assert calibrate.starting_point(space, ["market.growth=0.07"]) == {"market.growth": 0.07, "market.coverage": 1.5}
     with pytest.raises(SystemExit, match="alpha is not a searched key"):
         calibrate.starting_point(space, ["alpha=0.3"])
+    with pytest.raises(SystemExit, match="outside the space's range"):
+        calibrate.starting_point(space, ["market.growth=0.2"])
 
 
 def test_a_calibration_may_pick_the_trial_that_holds_most_facts_over_the_blocks(calibrate):
@@ -195,3 +197,5 @@ def test_a_calibration_may_pick_the_trial_that_holds_most_facts_over_the_blocks(
     assert calibrate.picked(study, "facts", ("F1", "F2")).number == 2  # 1.0 held, as trial 1, at a lower loss
     assert calibrate.picked(study, "facts", ("F2",)).number == 1  # only the scored facts count
     assert calibrate.picked(study, "1", ("F1",)).number == 1
+    with pytest.raises(SystemExit, match="--pick 7"):
+        calibrate.picked(study, "7", ("F1",))

@@ -155,7 +155,6 @@ def test_a_served_window_loses_customers_by_how_much_of_each_cell_it_sees():
     assert space.grid[0, 0] == 1.0 and space.total == pytest.approx(81 - 0.5 * 17)
 
 
-
 def test_a_view_keeps_its_windows_but_reads_the_demand_at_each_use():
     """The commodity mechanism sees demand at production and depletes the same windows after matching."""
     space = DemandSpace(np.ones((9, 9)))
@@ -165,6 +164,7 @@ def test_a_view_keeps_its_windows_but_reads_the_demand_at_each_use():
     view.deplete(np.array([0.5]))
     assert space.total == pytest.approx(2 * (81 - 0.5 * 17))
     assert view.visible() == pytest.approx([9 * 1.0 + 16 * 0.5 * 1.5])  # inner cells halved, the ring a quarter off
+
 
 def test_assignment_gives_servers_supply_in_proportion_to_what_they_can_sell():
     rng = np.random.default_rng(1)

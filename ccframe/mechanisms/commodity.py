@@ -127,6 +127,7 @@ class CournotCommodity(Mechanism):
         sup["sold"][suppliers] = np.where(matched, sup["output"][suppliers] * through[partner], 0.0)
         served = np.divide(sold, self.visible, out=np.zeros_like(sold), where=self.visible > 0)
         self.view.deplete(np.minimum(self.params.saturation * served, 1.0))
+        self.view = None  # the year's windows are done with; a grid-sized array less between years
 
     @staticmethod
     def _view(model) -> DemandView:

@@ -36,8 +36,8 @@ class VisionParams:
     vision_max: float = positive("upper bound of a server's vision, in cells")
     penalty: float = fraction("fine on a detected escaping server, as a share of its revenue")
     supervision_share: float = fraction(
-        "CBEC share of last year's exports from which supervision acts at the full alpha; below it, "
-        "at alpha x share / this (0: always the full alpha)")
+        "CBEC share of last year's sales from which supervision acts at the full alpha; below it, "
+        "1 - (1 - alpha)^(share / this) (0: always the full alpha)")
 
 
 class VisionInformation(Mechanism):

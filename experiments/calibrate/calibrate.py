@@ -11,8 +11,9 @@ with few replicates and common seeds, and scores the sum of the facts' losses
 only when F3 or F4 is among them. ``--blocks 5`` scores the mean loss over root seeds
 seed..seed+4 (the report's robustness blocks), so a trial cannot win on one seed's noise.
 Every trial is a child run of the study's run in the MLflow experiment ``calibration``.
-The best trial is then checked at full replicates on the whole design; with ``--write``
-its values go into conf/ with their provenance and the table of values into docs/ODD.md.
+The best trial (or the one ``--pick`` names) is then checked at full replicates on the whole
+design; with ``--write`` its values go into conf/ with their provenance and the table of
+values into docs/ODD.md.
 The study is kept in an Optuna SQLite file, so an interrupted study resumes where it
 stopped (same ``--study``).
 """
@@ -133,10 +134,15 @@ class Objective:
 
 
 def current_values(space: dict[str, dict]) -> dict[str, float]:
-    """The searched keys' values in the default config (conf/), clipped into the space's ranges."""
+    """The searched keys' values in the default config (conf/), clipped into the space's ranges.
+
+    A key the default config lacks (one that a plugin or a scenario adds) is left out: the
+    sampler chooses it.
+    """
     defaults = compose()
-    return {key: float(np.clip(OmegaConf.select(defaults, key), bounds["low"], bounds["high"]))
-            for key, bounds in space.items()}
+    values = {key: OmegaConf.select(defaults, key) for key in space}
+    return {key: float(np.clip(value, space[key]["low"], space[key]["high"]))
+            for key, value in values.items() if value is not None}
 
 
 def starting_point(space: dict[str, dict], changes: list[str]) -> dict[str, float]:
@@ -146,7 +152,13 @@ def starting_point(space: dict[str, dict], changes: list[str]) -> dict[str, floa
         key, _, value = change.partition("=")
         if key not in space:
             raise SystemExit(f"--start {change}: {key} is not a searched key of this space")
-        point[key] = float(value)
+        try:
+            point[key] = float(value)
+        except ValueError:
+            raise SystemExit(f"--start {change}: {value!r} is not a number") from None
+        if not space[key]["low"] <= point[key] <= space[key]["high"]:
+            raise SystemExit(f"--start {change}: outside the space's range "
+                             f"[{space[key]['low']:g}, {space[key]['high']:g}]")
     return point
 
 
@@ -154,10 +166,13 @@ def picked(study: optuna.Study, pick: str, scored: tuple[str, ...]) -> optuna.tr
     """The trial ``--pick`` names: the lowest-loss one (""), trial N, or the one holding most facts ("facts")."""
     if not pick:
         return study.best_trial
-    if pick != "facts":
-        return study.trials[int(pick)]
     done = [t for t in study.trials if t.value is not None]
-    return max(done, key=lambda t: (sum(t.user_attrs.get(f, 0.0) for f in scored), -t.value))
+    if pick == "facts":
+        return max(done, key=lambda t: (sum(t.user_attrs.get(f, 0.0) for f in scored), -t.value))
+    named = [t for t in done if str(t.number) == pick]
+    if not named:
+        raise SystemExit(f"--pick {pick}: not 'facts' nor the number of a finished trial of this study")
+    return named[0]
 
 
 def warm_start(study: optuna.Study, earlier: optuna.Study, space: dict[str, dict], best: int = 5) -> None:
@@ -217,6 +232,8 @@ def main(argv: list[str] | None = None) -> None:
                             "blocks": str(args.blocks)})
     if not study.trials:  # a new study starts from the current defaults, or where --start says
         study.enqueue_trial(starting_point(space, args.start))
+    elif args.start:
+        print(f"--start ignored: study {args.study!r} has trials already", file=sys.stderr)
     if args.warm_start:
         warm_start(study, optuna.load_study(study_name=args.warm_start, storage=args.storage), space)
     seeds = range(args.seed, args.seed + args.blocks)
