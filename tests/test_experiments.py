@@ -199,3 +199,16 @@ def test_a_calibration_may_pick_the_trial_that_holds_most_facts_over_the_blocks(
     assert calibrate.picked(study, "1", ("F1",)).number == 1
     with pytest.raises(SystemExit, match="--pick 7"):
         calibrate.picked(study, "7", ("F1",))
+
+
+def test_a_new_studys_provenance_goes_at_the_end_of_the_odds_calibration_section(tmp_path, monkeypatch):
+    monkeypatch.syspath_prepend(str(CALIBRATE.parent))
+    import conf_writer
+
+    odd = tmp_path / "ODD.md"
+    odd.write_text("### 3.7 Calibration\n\nearlier stages\n\n## Observation: the virtual survey\n\nitems\n")
+    conf_writer.record_in_odd(odd, "#### Stage `s1`\n\nfirst", "s1")
+    conf_writer.record_in_odd(odd, "#### Stage `s1`\n\nsecond", "s1")  # a rewrite replaces it in place
+    text = odd.read_text()
+    assert text.index("earlier stages") < text.index("second") < text.index("## Observation")
+    assert "first" not in text and text.count("calibration:s1:begin") == 1

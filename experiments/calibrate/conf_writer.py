@@ -19,6 +19,7 @@ from omegaconf import OmegaConf
 
 ODD_BEGIN, ODD_END = "<!-- calibration:begin -->", "<!-- calibration:end -->"  # with the study's name
 HEADER = "# Provenance of [calibrated] values: "
+CALIBRATION_HEADING = "### 3.7"  # docs/ODD.md: where new studies' sections go
 
 
 def _option_files(conf: Path) -> dict[str, Path]:
@@ -84,12 +85,19 @@ def write(conf: Path, values: Mapping[str, float], provenance: str, study: str) 
 
 
 def record_in_odd(odd: Path, section: str, study: str) -> None:
-    """Replace the section of docs/ODD.md for ``study`` (between its markers) by ``section``, or append it."""
+    """Replace the section of docs/ODD.md for ``study`` (between its markers) by ``section``.
+
+    A new study's section goes at the end of the calibration section (3.7), before the next
+    top-level heading, or at the end of the file if there is none.
+    """
     text = odd.read_text()
     begin, end = ODD_BEGIN.replace("begin", f"{study}:begin"), ODD_END.replace("end", f"{study}:end")
     block = f"{begin}\n{section.strip()}\n{end}"
     if begin in text:
         text = re.sub(re.escape(begin) + r".*?" + re.escape(end), lambda _: block, text, flags=re.S)
     else:
-        text = text.rstrip() + "\n\n" + block + "\n"
+        calibration = text.find(CALIBRATION_HEADING)
+        following = text.find("\n## ", max(calibration, 0)) if calibration >= 0 else -1
+        at = len(text) if following < 0 else following
+        text = text[:at].rstrip() + "\n\n" + block + "\n" + text[at:]
     odd.write_text(text)
