@@ -67,10 +67,6 @@ class DemandSpace:
         """How much of each cell the given servers' windows cover together (see :meth:`DemandView.coverage`)."""
         return self.view(x, y, vision).coverage()
 
-    def deplete(self, x: np.ndarray, y: np.ndarray, vision: np.ndarray, served: np.ndarray) -> None:
-        """Remove the fraction ``served`` of each server's share of its cells (see :meth:`DemandView.deplete`)."""
-        self.view(x, y, vision).deplete(served)
-
     def scale(self, factor: np.ndarray | float) -> None:
         """Multiply demand, cell by cell or as a whole (growth and shocks)."""
         self.grid *= factor

@@ -182,9 +182,6 @@ def job_config(overrides: list[str]) -> DictConfig:
     ``hydra.*`` ones to Hydra's settings (checked once per distinct set), the rest to a
     copy of the job's part, which is ten times cheaper to copy than the whole.
     """
-    from hydra._internal.config_loader_impl import ConfigLoaderImpl
-    from hydra.errors import HydraException
-
     parsed = parse(overrides)
     groups = tuple(o.input_line for o in parsed if _is_group(o.key_or_group))
     values = [o for o in parsed if not _is_group(o.key_or_group)]
@@ -192,21 +189,23 @@ def job_config(overrides: list[str]) -> DictConfig:
     if hydras_own:
         _check_hydra_settings(groups, hydras_own)
     config = copy.deepcopy(_job_part(groups))
-    try:
-        ConfigLoaderImpl._apply_overrides_to_config([o for o in values if not o.is_hydra_override()], config)
-    except HydraException as exc:
-        raise ConfigError(describe(exc) or _one_line(exc)) from None
+    _apply([o for o in values if not o.is_hydra_override()], config)
     return config
 
 
 @cache
 def _check_hydra_settings(groups: tuple[str, ...], lines: tuple[str, ...]) -> None:
     """Apply ``hydra.*`` overrides to a copy of the composed config: one ConfigError if Hydra refuses them."""
+    _apply(parse(list(lines)), copy.deepcopy(_composed(groups)))
+
+
+def _apply(values: list, config: DictConfig) -> None:
+    """Apply parsed value overrides to ``config`` by Hydra's own rule; one ConfigError if Hydra refuses one."""
     from hydra._internal.config_loader_impl import ConfigLoaderImpl
     from hydra.errors import HydraException
 
     try:
-        ConfigLoaderImpl._apply_overrides_to_config(parse(list(lines)), copy.deepcopy(_composed(groups)))
+        ConfigLoaderImpl._apply_overrides_to_config(values, config)
     except HydraException as exc:
         raise ConfigError(describe(exc) or _one_line(exc)) from None
 

@@ -150,7 +150,7 @@ def test_what_a_server_sees_grows_smoothly_with_its_vision():
 
 def test_a_served_window_loses_customers_by_how_much_of_each_cell_it_sees():
     space = DemandSpace(np.ones((9, 9)))
-    space.deplete(np.array([4]), np.array([4]), np.array([17.0]), np.array([0.5]))  # 3 x 3 and half the ring
+    space.view(np.array([4]), np.array([4]), np.array([17.0])).deplete(np.array([0.5]))  # 3 x 3 and half the ring
     assert space.grid[4, 4] == pytest.approx(0.5) and space.grid[2, 2] == pytest.approx(0.75)
     assert space.grid[0, 0] == 1.0 and space.total == pytest.approx(81 - 0.5 * 17)
 

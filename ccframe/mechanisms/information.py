@@ -7,7 +7,7 @@ mechanism"): vision grows at a kind-specific rate, unevenly across servers, with
 spillover from CBEC to traditional servers; escape is a degree (the share of a server's
 operations outside supervision) and each year supervision brings the share alpha of what
 still escapes under customs (gradual standardisation), fining the server on it; while the
-CBEC channel's share of exports is small, supervision acts on it only in proportion.
+CBEC channel's share of last year's sales is small, that share is less than alpha.
 """
 
 from __future__ import annotations

@@ -97,7 +97,7 @@ def record_in_odd(odd: Path, section: str, study: str) -> None:
         text = re.sub(re.escape(begin) + r".*?" + re.escape(end), lambda _: block, text, flags=re.S)
     else:
         calibration = text.find(CALIBRATION_HEADING)
-        following = text.find("\n## ", max(calibration, 0)) if calibration >= 0 else -1
-        at = len(text) if following < 0 else following
+        following = text.find("\n## ", calibration) if calibration >= 0 else -1
+        at = following if following >= 0 else len(text)
         text = text[:at].rstrip() + "\n\n" + block + "\n" + text[at:]
     odd.write_text(text)

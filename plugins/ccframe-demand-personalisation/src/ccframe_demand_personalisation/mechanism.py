@@ -91,9 +91,10 @@ class NichePersonalisation(Mechanism):
         able = self.capable(servers["kind"][rows], vision)
         seen = demand.visible(x, y, vision)  # each server's share of the cells it sees (core rule)
         seen_customised = np.zeros(rows.size)
-        seen_customised[able] = demand.visible(x[able], y[able], vision[able])  # split among capable only
+        capable = demand.view(x[able], y[able], vision[able])  # the capable servers' windows, built once
+        seen_customised[able] = capable.visible()  # split among capable only
         # customised buyers in cells no capable server sees: the share `fallback` buy standard
-        orphaned = DemandSpace(demand.grid * (demand.coverage(x[able], y[able], vision[able]) == 0))
+        orphaned = DemandSpace(demand.grid * (capable.coverage() == 0))
         settling = share * self.params.fallback * orphaned.visible(x, y, vision)
         standard, customised = (1.0 - share) * seen + settling, share * seen_customised
         servable = standard + customised
