@@ -40,7 +40,7 @@ def print_plugins(overrides: list[str]) -> int:
             print("  ".join("-" * width for width in widths))
     for info in (info for slot in slots for info in registry.get(slot, {}).values()):
         try:
-            check_hooks(info.cls.__new__(info.cls), info)  # hooks are checked on the class, not run
+            check_hooks(info)
         except PluginError as exc:
             print(f"broken: {exc}")
     options = plugin_config_options()

@@ -145,10 +145,16 @@ def _own_version() -> str:
     return __version__
 
 
-def check_hooks(mechanism: Mechanism, info: MechanismInfo) -> None:
-    """Reject a mechanism whose hook names or signatures do not match the hookspecs."""
+@cache
+def check_hooks(info: MechanismInfo) -> None:
+    """Reject a mechanism whose hook names or signatures do not match the hookspecs.
+
+    Hooks are the class's methods, so each implementation is checked once per process
+    (a sweep's pre-check validates every job's mechanisms) on an instance that never runs.
+    """
     pm = new_plugin_manager()
     where = f"mechanism {info.slot}={info.name} from plugin {info.plugin!r} ({info.distribution} {info.version})"
+    mechanism = info.cls.__new__(info.cls)
     try:
         _reject_unmarked_hooks(pm, mechanism)
         pm.register(mechanism, name=f"{info.slot}={info.name}")

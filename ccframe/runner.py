@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from omegaconf import DictConfig, OmegaConf
@@ -18,10 +18,12 @@ from omegaconf import DictConfig, OmegaConf
 from ccframe.errors import MechanismError, ModelError
 from ccframe.outputs import draw_figure, figure_spec, save_outputs
 from ccframe.plugins import mechanism_registry
-from ccframe.results import RunResult, replicate_frame, summarise
 from ccframe.searchpath import CONFIG_MODULE, register_with_hydra
 from ccframe.settings import Settings, validate
 from ccframe.uploader import BackgroundUploader, UploadError, stop_worker, uploader_for
+
+if TYPE_CHECKING:
+    from ccframe.results import RunResult
 
 CONFIG_NAME = "config"
 
@@ -88,6 +90,7 @@ def replicate_seeds(seed: int, replicates: int) -> list[np.random.SeedSequence]:
 def run(settings: Settings, config: Any = None, progress: Progress | None = None) -> RunResult:
     """Run every replicate of ``settings`` and summarise them."""
     from ccframe.model import CoevolutionModel  # Mesa: imported where replicates run, not in a sweep's parent
+    from ccframe.results import RunResult, replicate_frame, summarise  # Polars and SciPy: likewise
 
     records, sources = [], {}
     start = time.perf_counter()

@@ -204,7 +204,7 @@ def _mechanisms(config: dict[str, Any], registry: dict[str, dict[str, MechanismI
                               f"{', '.join(sorted(allowed)) or 'none'}); to switch implementation "
                               f"with its own parameters use {key}=<option>")
         active[key] = ActiveMechanism(info, build(info.cls.Params, values, key))
-        check_hooks(active[key].instantiate(), info)
+        check_hooks(info)
     missing = [slot for slot in CORE_SLOTS if slot not in active]
     if missing:
         raise ConfigError(f"{missing[0]}: mechanism slot not configured; "

@@ -172,6 +172,19 @@ def test_the_warm_up_imports_every_library_a_job_imports(tmp_path):
     assert run.stdout.strip().splitlines()[-1] == "[]"
 
 
+def test_a_sweeps_parent_checks_its_jobs_without_the_libraries_only_jobs_need():
+    """The parent's start is the one part of a parallel sweep that no worker shares: keep it light."""
+    script = textwrap.dedent("""
+        import sys
+        from ccframe.cli import check_command
+        assert check_command(["-m", "seed=range(0,4)", "hydra/launcher=joblib"]) == 0
+        print(sorted({name.split(".")[0] for name in sys.modules} & {"mesa", "polars", "scipy", "matplotlib"}))
+    """)
+    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip().splitlines()[-1] == "[]"
+
+
 def test_a_finished_joblib_sweep_ends_its_idle_workers_at_once():
     from ccframe.parallel import release_workers, warm_pool
 

@@ -20,11 +20,9 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
-import polars as pl
-from scipy.special import ndtri
 
 from ccframe.errors import ModelError
 from ccframe.hookspecs import hookimpl
@@ -33,6 +31,9 @@ from ccframe.modes import ES
 from ccframe.params import ConfigError, bounded, build, described, fraction, nonnegative
 from ccframe.survey import signals as builtin_signals
 from ccframe.survey.snapshot import Snapshot, take
+
+if TYPE_CHECKING:
+    import polars as pl
 
 
 class FieldingError(ModelError):
@@ -126,13 +127,16 @@ class Questionnaire(Mechanism):
             self.snapshot = take(model)
         return {}
 
-    # -- after the runs ----------------------------------------------------------------------
+    # -- after the runs: Polars and SciPy imported here, so that registering the mechanism
+    # (every process that loads the plugins, a sweep's parent among them) does not load them.
     def respond(self, snapshots: Sequence[Snapshot], n: int, rng: np.random.Generator) -> pl.DataFrame:
         """``n`` respondents across ``snapshots`` answer every item: one row each.
 
         Columns: cluster, agent (supplier | server), position (row among that cluster's
         active agents), then one Int8 column per item with answers 1..5.
         """
+        import polars as pl
+
         sample = self.sample(snapshots, n, rng)
         answers = self.answer(self.perceive(snapshots, sample), rng)
         return sample.with_columns(pl.Series(name, values, dtype=pl.Int8) for name, values in answers.items())
@@ -146,6 +150,8 @@ class Questionnaire(Mechanism):
         quota is surveyed whole, and the rest of that quota goes to the clusters with agents
         to spare (see :func:`_allocate`).
         """
+        import polars as pl
+
         p = self.params
         if not snapshots:
             raise FieldingError("no simulated cluster to survey")
@@ -188,6 +194,8 @@ class Questionnaire(Mechanism):
 
     def answer(self, perceived: Mapping[str, np.ndarray], rng: np.random.Generator) -> dict[str, np.ndarray]:
         """Five-point answers: standardise, add respondent noise, standardise, cut at the answer shares."""
+        from scipy.special import ndtri
+
         cuts = ndtri(np.cumsum(np.asarray(self.params.answers, dtype=float))[:-1])
         answers = {}
         for name, values in perceived.items():
