@@ -133,13 +133,13 @@ def freight_effect(by_ctrans: Mapping[float, Series]) -> FactResult:
     std = _finite(by_ctrans[STANDARD_CTRANS]["unit_revenue_es"])
     gap = (low - std) / np.maximum(np.abs(std), 1e-12)
     before, after = gap[1: OVERTAKE_AFTER + 1], gap[OVERTAKE_AFTER + 1:]
-    loss = _hinge(0.005 - after, 0.02) + _hinge([before.min() + 0.005], 0.02)
+    loss = _hinge(0.005 - after, 0.02) + _hinge(before + 0.005, 0.02)
     values = sorted(by_ctrans)
     early = np.array([np.mean(_finite(by_ctrans[v]["unit_revenue_es"])[1: OVERTAKE_AFTER + 1]) for v in values])
     steps = np.diff(early)
     loss += _hinge(-steps / np.maximum(early[:-1], 1e-12) + 0.005, 0.02)
     nonlinear = steps.size < 2 or float(np.ptp(steps)) > 0.1 * float(np.mean(np.abs(steps)))
-    shape = bool(np.all(after > 0)) and bool(before.min() < 0) and bool(np.all(steps > 0)) and nonlinear
+    shape = bool(np.all(after > 0)) and bool(np.all(before < 0)) and bool(np.all(steps > 0)) and nonlinear
     ours = (f"3000 vs 4000 by year (relative gap): {_fmt(gap[1:])}; "
             f"mean Y1-7 by ctrans {dict(zip(values, np.round(early, 1).tolist(), strict=True))}")
     return FactResult("F3", "fund", "rises with ctrans (non-linear); 3000 above 4000 after Y7", ours, shape,

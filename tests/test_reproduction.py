@@ -56,6 +56,9 @@ def test_freight_effect_needs_the_overtaking_after_year_seven():
     overtakes = base * 0.95 + np.where(YEARS > 7, 600.0, 0.0)
     runs[3000.0] = {"unit_revenue_es": overtakes}
     assert facts.freight_effect(runs).passed
+    early = base * 0.95 + np.where(YEARS > 5, 600.0, 0.0)  # overtakes from Y6: before the seed's "after Y7"
+    runs[3000.0] = {"unit_revenue_es": early}
+    assert not facts.freight_effect(runs).passed
 
 
 def test_return_expectation_effect_direction():
