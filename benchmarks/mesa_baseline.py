@@ -334,6 +334,7 @@ class BaselineModel(mesa.Model):
     def quote_prices(self) -> None:
         """Eq. 8 variable cost and eq. 4 CIF price of each server."""
         s, p = self.settings, self.p["fund"]
+        r_re = p.revenue_share - s.iexp
         taxed = self.price * (1.0 - s.context.tax + s.context.rebate)
         for sv in self.servers():
             if s.alpha <= 0.0:
@@ -345,6 +346,8 @@ class BaselineModel(mesa.Model):
                 sv.variable_cost = escape * self.price + (1.0 - escape) * taxed
             iexp = s.iexp if sv.kind == ES else p.ts_iexp
             sv.cif = (sv.variable_cost + s.ctrans) / (1.0 - self.r_fixed - s.context.r_insu - iexp)
+            if sv.kind == ES:  # never below the price at which paying R_re, freight and rates breaks even
+                sv.cif = max(sv.cif, s.ctrans / (1.0 - self.r_fixed - s.context.r_insu - r_re))
 
     def match(self) -> None:
         """Servers sell what they can; suppliers of each mode are allocated to servers of that kind."""

@@ -17,6 +17,7 @@ from typing import Any
 
 from omegaconf import DictConfig
 
+from ccframe import tasks
 from ccframe.params import ConfigError
 
 #: Keys through which Hydra imports and calls code; never accepted from the command line.
@@ -278,7 +279,9 @@ def check(overrides: list[str], multirun: bool = False) -> list[Any]:
     checked = []
     for index, job in enumerate(jobs(overrides, multirun)):
         try:
-            checked.append(settings_from(job_config(job)))
+            config = job_config(job)
+            checked.append(settings_from(config))
+            tasks.target(config.task.name)  # what the run would refuse, check refuses
         except ConfigError as exc:
             label = " ".join(o for o in job if o.split("=", 1)[0] in swept)
             prefix = f"job {index} ({label}): " if multirun else ""

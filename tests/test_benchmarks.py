@@ -21,6 +21,7 @@ from ccframe.model import CoevolutionModel
 
 @pytest.mark.parametrize(("overrides", "seed"), [
     (("tracking.enabled=false",), 3),
+    (("tracking.enabled=false", "iexp=0.1", "fund.revenue_share=0.8"), 3),  # CBEC servers at break-even
     (("tracking.enabled=false", "alpha=0.3", "ctrans=3000", "suppliers.fixed_cost=500", "seed=5"), 3),
     (tuple(scaled_overrides(700, years=6)), 1),
 ])

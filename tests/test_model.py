@@ -36,6 +36,15 @@ def test_revenue_per_unit_sold_compares_the_cbec_share_of_the_cif_price_with_the
     assert not np.allclose(value["sold_revenue_ratio"], value["unit_revenue_ratio"])  # unsold output is left out
 
 
+def test_a_cbec_server_never_quotes_below_its_break_even_price():
+    # R_re = 0.8: at eq. (4)'s price the CBEC server would pay out more than it sells for
+    result = small_run(["+scenario=fund", "fund.revenue_share=0.85", "iexp=0.05", "alpha=0"])
+    r_fixed, cif = np.array(result.means("r_fixed")), np.array(result.means("cif_es"))
+    assert cif == pytest.approx(4000 / (1 - r_fixed - 0.02 - 0.8))
+    assert result.means("server_profit_es") == pytest.approx(np.zeros_like(cif), abs=1e-6 * cif.max())
+    assert min(result.means("n_servers_es")) >= 5  # no CBEC server goes broke
+
+
 def test_summary_has_the_documented_columns_and_core_metrics():
     result = small_run()
     assert result.summary.columns == ["year", "metric", "mean", "sd", "ci_low", "ci_high", "n"]

@@ -65,6 +65,7 @@ def test_a_thousand_random_overrides_are_accepted_or_refused_in_one_line(overrid
                                                                  HealthCheck.function_scoped_fixture])
 @given(override=overrides.filter(lambda o: not any(word in o for word in PINNED_OR_COSTLY)))
 @example(override="-=0")  # looks like a flag: Hydra's argparse would print its usage
+@example(override="task.name=0")  # a task that does not exist: check must refuse it too
 def test_random_overrides_on_a_real_run_end_in_a_result_or_one_clean_line(override, tmp_path, cli_entry):
     checked = cli_entry("check", override)[0]
     status, out, err = cli_entry(override, "years=1", "replicates=1", "tracking.enabled=false",

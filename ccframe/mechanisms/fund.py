@@ -5,7 +5,8 @@ suppliers earn O'·P under traditional export (eq. 5; the TS server pre-pays at 
 market price) and O'·P_CIF·R_re under CBEC (eq. 6; the ES server pays after the
 customer has paid). Our assumptions (docs/ODD.md, "Fund circulation"): the CBEC
 payment arrives ``settlement_days`` later and is discounted for it; servers keep
-what the CIF price leaves after their costs; a TS server's expected return rate.
+what the CIF price leaves after their costs; a CBEC server never prices below its
+break-even price; a TS server's expected return rate.
 """
 
 from __future__ import annotations
@@ -52,6 +53,11 @@ class CIFFund(Mechanism):
         if params.revenue_share < settings.iexp:
             raise ConfigError(f"{slot}.revenue_share: must be >= iexp ({settings.iexp:g}): the supplier's "
                               f"share R_re = revenue_share - iexp (eq. 6), got {params.revenue_share:g}")
+        paid_out = params.revenue_share - settings.iexp + settings.context.r_fixed0 + settings.context.r_insu
+        if paid_out >= 1:
+            raise ConfigError(f"{slot}.revenue_share: revenue_share - iexp + context.r_fixed0 + context.r_insu "
+                              f"must be < 1, got {paid_out:g}: a CBEC server paying its supplier R_re of "
+                              "the CIF price and the rates would lose the freight at any price")
 
     def supplier_share(self, model) -> float:
         """R_re of eq. (6): what the CBEC server leaves the supplier after its expected return I_exp.
@@ -61,6 +67,15 @@ class CIFFund(Mechanism):
         lowers the supplier's revenue (seed Fig. 5b) although it raises P_CIF (eq. 4).
         """
         return self.params.revenue_share - model.settings.iexp
+
+    def break_even_price(self, model) -> float:
+        """The CIF price at which a CBEC server's sale just pays R_re·P_CIF, C_trans and the rates.
+
+        Our assumption (docs/ODD.md 3.3.2): a CBEC server does not sell at a loss, so it
+        quotes at least this price; eq. (4) sets its price wherever that is higher.
+        """
+        ctx = model.context
+        return model.settings.ctrans / (1.0 - ctx.r_fixed - ctx.r_insu - self.supplier_share(model))
 
     def payment_factor(self) -> float:
         """Present value of one unit of CBEC revenue paid ``settlement_days`` after delivery.
@@ -73,7 +88,11 @@ class CIFFund(Mechanism):
 
     @hookimpl
     def ccframe_quote_prices(self, model, year: int) -> None:
-        """Eq. (8) variable cost and eq. (4) CIF price for every active server."""
+        """Eq. (8) variable cost and eq. (4) CIF price for every active server.
+
+        A CBEC server quotes at least :meth:`break_even_price`. A TS server needs no floor:
+        it pays its supplier C_cos, so eq. (4) leaves it I_exp·P_CIF on every unit.
+        """
         sv, ctx, s = model.servers, model.context, model.settings
         rows = sv.active_rows()
         c_cos = equations.variable_cost(model.market.price, ctx.alpha, sv["escape"][rows],
@@ -85,7 +104,9 @@ class CIFFund(Mechanism):
             model.require(False, f"{'/'.join(kinds)} server: CIF denominator 1 - R_fixed - R_insu - I_exp = "
                           f"{denominator.min():g} is not positive (eq. 4)")
         sv["variable_cost"][rows] = c_cos
-        sv["cif"][rows] = equations.cif_price(c_cos, s.ctrans, ctx.r_fixed, ctx.r_insu, iexp)
+        cif = equations.cif_price(c_cos, s.ctrans, ctx.r_fixed, ctx.r_insu, iexp)
+        es = sv["kind"][rows] == ES
+        sv["cif"][rows] = np.where(es, np.maximum(cif, self.break_even_price(model)), cif)
 
     @hookimpl
     def ccframe_settle_funds(self, model, year: int) -> None:

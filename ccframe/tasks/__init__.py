@@ -23,10 +23,18 @@ TASKS = {
 Task = Callable[[Any, Any], None]
 
 
+def target(name: str) -> str:
+    """The ``module:function`` of the task called ``name``, or a ConfigError listing the available ones.
+
+    Imports nothing, so ``ccframe check`` can validate a task name without paying for the task.
+    """
+    found = TASKS.get(name)
+    if found is None:
+        raise ConfigError(f"task: no such task {name!r}; available: {', '.join(sorted(TASKS))}")
+    return found
+
+
 def load(name: str) -> Task:
     """The task called ``name``, or a ConfigError listing the available ones."""
-    target = TASKS.get(name)
-    if target is None:
-        raise ConfigError(f"task: no such task {name!r}; available: {', '.join(sorted(TASKS))}")
-    module, function = target.split(":")
+    module, function = target(name).split(":")
     return getattr(importlib.import_module(module), function)
