@@ -38,11 +38,13 @@ def test_revenue_per_unit_sold_compares_the_cbec_share_of_the_cif_price_with_the
 
 def test_a_cbec_server_never_quotes_below_its_break_even_price():
     # R_re = 0.8: at eq. (4)'s price the CBEC server would pay out more than it sells for
-    result = small_run(["+scenario=fund", "fund.revenue_share=0.85", "iexp=0.05", "alpha=0"])
+    result = small_run(["+scenario=fund", "fund.revenue_share=0.85", "iexp=0.05", "alpha=0", "ctrans=4000",
+                        "context.r_insu=0.02", "fund.server_fixed_cost=0"])
     r_fixed, cif = np.array(result.means("r_fixed")), np.array(result.means("cif_es"))
     assert cif == pytest.approx(4000 / (1 - r_fixed - 0.02 - 0.8))
     assert result.means("server_profit_es") == pytest.approx(np.zeros_like(cif), abs=1e-6 * cif.max())
-    assert min(result.means("n_servers_es")) >= 5  # no CBEC server goes broke
+    servers = result.means("n_servers_es")
+    assert min(servers) >= servers[0]  # no CBEC server goes broke
 
 
 def test_summary_has_the_documented_columns_and_core_metrics():

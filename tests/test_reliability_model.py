@@ -63,18 +63,23 @@ def test_numerical_trouble_is_a_model_error_naming_year_and_agent_type(ccframe_p
         small_run(["+corrupt.impl=state", "+corrupt.year=2"])
 
 
-def test_a_cif_denominator_at_or_below_zero_is_a_model_error_naming_the_servers(ccframe_plugin):
+@pytest.mark.parametrize(("r_fixed", "message"), [
+    (0.9, r"^year 1: ES/TS server: CIF denominator 1 - R_fixed - R_insu - I_exp = "),
+    # eq. (4) still has a price, but paying R_re = 0.487 of it and the rates leaves nothing for the freight
+    (0.5, r"^year 1: ES server: 1 - R_fixed - R_insu - R_re = -0.00\d+ is not positive"),
+])
+def test_a_cif_denominator_at_or_below_zero_is_a_model_error_naming_the_servers(ccframe_plugin, r_fixed, message):
     class Collapse(Mechanism):  # a context rule that drives R_fixed up instead of down (eq. 9)
         slot, name = "collapse", "rfixed"
 
         @hookimpl
         def ccframe_update_context(self, model, year):
-            model.context.r_fixed = 0.9
+            model.context.r_fixed = r_fixed
 
     module = types.ModuleType("collapse_plugin")
     module.ccframe_register_mechanisms = hookimpl(lambda register: register(Collapse))
     ccframe_plugin(module)
-    with pytest.raises(ModelError, match=r"^year 1: ES/TS server: CIF denominator 1 - R_fixed - R_insu - I_exp = "):
+    with pytest.raises(ModelError, match=message):
         small_run(["+collapse.impl=rfixed"])
 
 

@@ -78,6 +78,12 @@ def test_random_overrides_on_a_real_run_end_in_a_result_or_one_clean_line(overri
         assert "replicate 1/1 done" not in err
 
 
+def test_check_refuses_a_task_that_does_not_exist_as_the_run_does(cli_entry):
+    status, out, err = cli_entry("check", "task.name=nope")
+    assert status == 2 and out == ""
+    assert err.strip() == "ccframe: error: task: no such task 'nope'; available: sem, simulate, virtual_survey"
+
+
 def test_a_bad_value_in_the_last_job_of_a_sweep_stops_it_before_the_first_job(tmp_path, cli_entry):
     status, out, err = cli_entry("-m", "ctrans=3000,-5", "years=1", "replicates=1", "tracking.enabled=false",
                                  f"hydra.sweep.dir={tmp_path}/sweep")

@@ -53,6 +53,7 @@ class CIFFund(Mechanism):
         if params.revenue_share < settings.iexp:
             raise ConfigError(f"{slot}.revenue_share: must be >= iexp ({settings.iexp:g}): the supplier's "
                               f"share R_re = revenue_share - iexp (eq. 6), got {params.revenue_share:g}")
+        # R_re as supplier_share computes it; a subclass that changes R_re is checked each year instead
         paid_out = params.revenue_share - settings.iexp + settings.context.r_fixed0 + settings.context.r_insu
         if paid_out >= 1:
             raise ConfigError(f"{slot}.revenue_share: revenue_share - iexp + context.r_fixed0 + context.r_insu "
@@ -71,11 +72,16 @@ class CIFFund(Mechanism):
     def break_even_price(self, model) -> float:
         """The CIF price at which a CBEC server's sale just pays R_re·P_CIF, C_trans and the rates.
 
-        Our assumption (docs/ODD.md 3.3.2): a CBEC server does not sell at a loss, so it
-        quotes at least this price; eq. (4) sets its price wherever that is higher.
+        Our assumption (docs/ODD.md 3.3.2): a CBEC server does not sell a unit at a loss, so
+        it quotes at least this price; eq. (4) sets its price wherever that is higher. Per
+        unit: ``server_fixed_cost`` is not spread over the units, and a ``price_premium``
+        (never negative in ccframe's plugins) only adds to the margin.
         """
         ctx = model.context
-        return model.settings.ctrans / (1.0 - ctx.r_fixed - ctx.r_insu - self.supplier_share(model))
+        left = 1.0 - ctx.r_fixed - ctx.r_insu - self.supplier_share(model)
+        model.require(left > 0, f"ES server: 1 - R_fixed - R_insu - R_re = {left:g} is not positive: "
+                                "no CIF price covers the freight (fund.break_even_price)")
+        return model.settings.ctrans / left
 
     def payment_factor(self) -> float:
         """Present value of one unit of CBEC revenue paid ``settlement_days`` after delivery.
@@ -97,7 +103,8 @@ class CIFFund(Mechanism):
         rows = sv.active_rows()
         c_cos = equations.variable_cost(model.market.price, ctx.alpha, sv["escape"][rows],
                                         ctx.tax, ctx.rebate)
-        iexp = np.where(sv["kind"][rows] == ES, s.iexp, self.params.ts_iexp)
+        es = sv["kind"][rows] == ES
+        iexp = np.where(es, s.iexp, self.params.ts_iexp)
         denominator = 1.0 - ctx.r_fixed - ctx.r_insu - iexp
         kinds = sorted({MODES[k] for k in sv["kind"][rows][denominator <= 0]})  # agent types at fault
         if kinds:
@@ -105,7 +112,6 @@ class CIFFund(Mechanism):
                           f"{denominator.min():g} is not positive (eq. 4)")
         sv["variable_cost"][rows] = c_cos
         cif = equations.cif_price(c_cos, s.ctrans, ctx.r_fixed, ctx.r_insu, iexp)
-        es = sv["kind"][rows] == ES
         sv["cif"][rows] = np.where(es, np.maximum(cif, self.break_even_price(model)), cif)
 
     @hookimpl
