@@ -32,7 +32,7 @@ def _defaults() -> dict[str, float]:
     config = compose([])
     sup, market = config.suppliers, config.market
     return {"suppliers": sup.s1.count + sup.s2.count + sup.s3.count, "s1": sup.s1.count, "s2": sup.s2.count,
-            "b": market.b, "fixed_cost": sup.fixed_cost, "radius": market.hotspot_radius,
+            "b": market.b, "c0": market.c0, "fixed_cost": sup.fixed_cost, "radius": market.hotspot_radius,
             "side": market.grid_size}
 
 
@@ -46,7 +46,11 @@ def scaled_overrides(suppliers: int, years: int = 10, grid_side: int | None = No
     1/N while demand and server capacity grow like N, profits soar and free entry runs away
     (tens of millions of suppliers by year 10). The yearly fixed cost is scaled the same way,
     since a supplier's Cournot margin falls like 1/N: unscaled, every supplier of a large
-    cluster makes a loss and the cluster dies out. ``grid_side`` replaces the scaled grid.
+    cluster makes a loss and the cluster dies out. The marginal cost scale c0 grows like N^(1/3)
+    so that the cluster's marginal cost c = c0/N^(1/3), and with it the Cournot price (eq. 3),
+    stays at the default's: unscaled, the price of a large cluster falls far below the freight
+    C_trans, CBEC servers price at their break-even floor (docs/ODD.md 3.3.2) and CBEC entry runs
+    away. ``grid_side`` replaces the scaled grid.
     """
     default = _defaults()
     shrink = default["suppliers"] / suppliers
@@ -60,6 +64,7 @@ def scaled_overrides(suppliers: int, years: int = 10, grid_side: int | None = No
             f"market.grid_size={side}", f"market.hotspot_radius={default['radius'] * side / default['side']:g}",
             f"market.b={default['b'] * shrink:.10g}",
             f"suppliers.fixed_cost={default['fixed_cost'] * shrink:.10g}",
+            f"market.c0={default['c0'] * shrink ** (-1 / 3):.10g}",
             f"years={years}", "replicates=1", "tracking.enabled=false"]
 
 
