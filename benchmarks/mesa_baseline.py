@@ -331,10 +331,14 @@ class BaselineModel(mesa.Model):
             unit_cost = c * (sp.reproduction_time / s.suppliers.reproduction_time0) ** p.reproduction_cost_elasticity
             sp.cost = sp.output * unit_cost + s.suppliers.fixed_cost * sp.scale / s3
 
+    def supplier_share(self) -> float:
+        """R_re: the CBEC server's expected return comes out of the pair's share."""
+        return self.p["fund"].revenue_share - self.settings.iexp
+
     def quote_prices(self) -> None:
         """Eq. 8 variable cost and eq. 4 CIF price of each server."""
         s, p = self.settings, self.p["fund"]
-        r_re = p.revenue_share - s.iexp
+        r_re = self.supplier_share()
         taxed = self.price * (1.0 - s.context.tax + s.context.rebate)
         for sv in self.servers():
             if s.alpha <= 0.0:
@@ -409,7 +413,7 @@ class BaselineModel(mesa.Model):
         """Eq. 5 (TS) or eq. 6 (CBEC, paid late) revenue; servers keep the CIF price less costs."""
         s, p = self.settings, self.p["fund"]
         payment_factor = (1.0 + p.discount_rate) ** (-p.settlement_days / 365.0)
-        r_re = p.revenue_share - s.iexp  # the CBEC server's expected return comes out of the pair's share
+        r_re = self.supplier_share()
         for sp in self.suppliers():
             cif = sp.partner.cif if sp.partner is not None else 0.0
             if sp.mode == ES:

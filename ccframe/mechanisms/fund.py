@@ -50,24 +50,29 @@ class CIFFund(Mechanism):
         if total >= 1:
             raise ConfigError(f"{slot}.ts_iexp: context.r_fixed0 + context.r_insu + ts_iexp must "
                               f"be < 1 (eq. 4's denominator), got {total:g}")
-        if params.revenue_share < settings.iexp:
+        r_re = cls.share(params, settings)  # a subclass that changes supplier_share is checked each year instead
+        if r_re < 0:
             raise ConfigError(f"{slot}.revenue_share: must be >= iexp ({settings.iexp:g}): the supplier's "
                               f"share R_re = revenue_share - iexp (eq. 6), got {params.revenue_share:g}")
-        # R_re as supplier_share computes it; a subclass that changes R_re is checked each year instead
-        paid_out = params.revenue_share - settings.iexp + settings.context.r_fixed0 + settings.context.r_insu
+        paid_out = r_re + settings.context.r_fixed0 + settings.context.r_insu
         if paid_out >= 1:
             raise ConfigError(f"{slot}.revenue_share: revenue_share - iexp + context.r_fixed0 + context.r_insu "
                               f"must be < 1, got {paid_out:g}: a CBEC server paying its supplier R_re of "
                               "the CIF price and the rates would lose the freight at any price")
 
-    def supplier_share(self, model) -> float:
+    @staticmethod
+    def share(params: CIFParams, settings) -> float:
         """R_re of eq. (6): what the CBEC server leaves the supplier after its expected return I_exp.
 
         Our assumption (docs/ODD.md 3.3.2): the seed's "revenue ratio of supplier and server"
         gives the server its expected return out of the pair's share, so a higher I_exp
         lowers the supplier's revenue (seed Fig. 5b) although it raises P_CIF (eq. 4).
         """
-        return self.params.revenue_share - model.settings.iexp
+        return params.revenue_share - settings.iexp
+
+    def supplier_share(self, model) -> float:
+        """R_re for this run (:meth:`share`); subclasses that split CBEC revenue otherwise override it."""
+        return self.share(self.params, model.settings)
 
     def break_even_price(self, model) -> float:
         """The CIF price at which a CBEC server's sale just pays R_re·P_CIF, C_trans and the rates.
