@@ -8,9 +8,8 @@ with the block means of the output index, the CBEC/TS unit-revenue ratio (per un
 F2's metric, and per unit sold) and the CBEC share by year (:data:`SERIES`), and the share of all
 50 replicates whose ratio is below 1 in each year (``below 1``: the ratio of one replicate sits
 near 1.1 or near 0.85, so the block mean is mostly how many have fallen; an undefined ratio is
-not below). With ``--sweeps`` each
-block also runs the seed's ctrans and iexp sweeps, so F3 and F4 are checked too (five times
-the work). Example (issue #4)::
+not below). With ``--sweeps`` each block also runs the seed's ctrans and iexp sweeps, so F3
+and F4 are checked too (five times the work). Example (issue #4)::
 
     printf '%s\n' export_choice.switch_rate=0.04 export_choice.switch_rate=0.06 \
         | python experiments/calibrate/block_scan.py
