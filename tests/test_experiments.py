@@ -138,6 +138,31 @@ def test_a_calibration_over_seed_blocks_scores_the_mean_over_blocks(tmp_path):
     assert again.returncode != 0 and "scores blocks 2, not 1" in again.stderr  # a study keeps its blocks
 
 
+def test_a_calibration_from_scratch_does_not_try_the_current_defaults_first(tmp_path):
+    import optuna
+    from omegaconf import OmegaConf
+
+    from ccframe.runner import compose
+
+    (tmp_path / "space.yaml").write_text("parameters:\n  market.growth: {low: 0.0, high: 0.15}\n")
+    storage = f"sqlite:///{tmp_path / 'optuna.db'}"
+    common = ["--space", str(tmp_path / "space.yaml"), "--storage", storage, "--facts", "F5",
+              "--mlflow-uri", f"sqlite:///{tmp_path / 'mlflow.db'}", "--trials", "1", "--replicates", "1",
+              "--check-replicates", "1"]
+    for study, extra in (("defaults", []), ("scratch", ["--from-scratch"])):
+        run = subprocess.run([sys.executable, str(CALIBRATE), "--study", study, *extra, *common], cwd=tmp_path,
+                             capture_output=True, text=True, timeout=600)
+        assert run.returncode == 0, run.stderr[-3000:]
+    default = OmegaConf.select(compose(), "market.growth")
+    [first] = optuna.load_study(study_name="defaults", storage=storage).trials
+    [sampled] = optuna.load_study(study_name="scratch", storage=storage).trials
+    assert first.params["market.growth"] == pytest.approx(default)
+    assert sampled.params["market.growth"] != pytest.approx(default) and "fixed_params" not in sampled.system_attrs
+    both = subprocess.run([sys.executable, str(CALIBRATE), "--from-scratch", "--start", "alpha=0.3"], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=120)
+    assert both.returncode != 0 and "--from-scratch and --start" in both.stderr
+
+
 def test_a_calibration_refuses_an_unknown_fact(tmp_path):
     run = subprocess.run([sys.executable, str(CALIBRATE), "--facts", "F1,F9"], cwd=tmp_path,
                          capture_output=True, text=True, timeout=120)

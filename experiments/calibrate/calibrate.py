@@ -204,6 +204,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--mlflow-uri", default="", help="MLflow tracking URI (default: ./mlflow.db)")
     parser.add_argument("--start", nargs="+", default=[], metavar="KEY=VALUE",
                         help="a new study's first trial: the defaults with these searched keys changed")
+    parser.add_argument("--from-scratch", action="store_true",
+                        help="a new study does not try the current defaults first: the sampler starts alone")
     parser.add_argument("--warm-start", default="", metavar="STUDY",
                         help="first try the best trials of this earlier study (same storage)")
     parser.add_argument("--write", action="store_true", help="write the best values into conf/ and docs/ODD.md")
@@ -211,6 +213,8 @@ def main(argv: list[str] | None = None) -> None:
                         help="check (and with --write write) trial N, or with 'facts' the trial that holds the "
                              "scored facts in most seed blocks (ties: lowest loss), instead of the lowest-loss one")
     args = parser.parse_args(argv)
+    if args.from_scratch and args.start:
+        parser.error("--from-scratch and --start both say where a new study starts: give one")
 
     space = load_space(args.space)
     command = "python experiments/calibrate/calibrate.py " + shlex.join(argv if argv is not None else sys.argv[1:])
@@ -230,7 +234,7 @@ def main(argv: list[str] | None = None) -> None:
     parent = tracker.start(experiment, f"study {args.study}",
                            {"optuna.study": args.study, "command": command, "facts": scored,
                             "blocks": str(args.blocks)})
-    if not study.trials:  # a new study starts from the current defaults, or where --start says
+    if not study.trials and not args.from_scratch:  # from the current defaults, or where --start says
         study.enqueue_trial(starting_point(space, args.start))
     elif args.start:
         print(f"--start ignored: study {args.study!r} has trials already", file=sys.stderr)
