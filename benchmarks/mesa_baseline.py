@@ -115,7 +115,7 @@ class BaselineModel(mesa.Model):
         self.collapsed_in: int | None = None
         self.p = {slot: m.params for slot, m in settings.mechanisms.items()}
         s, m = settings, settings.market
-        self.a, self.t_co, self.r_fixed = m.a, s.context.t_co0, s.context.r_fixed0
+        self.a, self.b, self.t_co, self.r_fixed = m.a, m.b, s.context.t_co0, s.context.r_fixed0
         self.demand = DemandSpace.hotspots(m.grid_size, m.hotspots, m.hotspot_radius, self.rng)
         for scale_class, cls in enumerate((s.suppliers.s1, s.suppliers.s2, s.suppliers.s3), start=1):
             for _ in range(cls.count):
@@ -316,8 +316,9 @@ class BaselineModel(mesa.Model):
     def produce(self) -> None:
         """Eqs. 1-3 on the market the servers reach; each supplier's output and cost."""
         s, p = self.settings, self.p["commodity"]
-        reach = self._see_demand() / self.base_visible
-        self.a = s.market.a * reach ** p.demand_pass_through
+        reach = (self._see_demand() / self.base_visible) ** p.demand_pass_through
+        self.a = s.market.a * reach ** p.reach_in_price
+        self.b = s.market.b / reach ** (1.0 - p.reach_in_price)
         n, c = self.n_eff(), self.c()
         if self.a <= c:  # the market no longer covers the cost: every supplier exits
             for sp in list(self.suppliers()):
@@ -327,7 +328,7 @@ class BaselineModel(mesa.Model):
         self.marginal_cost, self.n_effective = c, n
         s3 = s.suppliers.s3.scale
         for sp in self.suppliers():
-            sp.output = sp.scale / s3 * (self.a - c) / (s.market.b * (n + 1.0))
+            sp.output = sp.scale / s3 * (self.a - c) / (self.b * (n + 1.0))
             unit_cost = c * (sp.reproduction_time / s.suppliers.reproduction_time0) ** p.reproduction_cost_elasticity
             sp.cost = sp.output * unit_cost + s.suppliers.fixed_cost * sp.scale / s3
 

@@ -30,7 +30,10 @@ class CournotParams:
     reproduction_cost_elasticity: float = bounded(
         0, 10, doc="unit cost = c * (t_r / t_r0)^k: faster reproduction, cheaper output")
     demand_pass_through: float = bounded(
-        0, 5, doc="a_t = a_0 * (visible demand_t / visible demand_0)^k: the market the cluster reaches")
+        0, 5, doc="the market the cluster reaches, R_t = (visible demand_t / visible demand_0)^k")
+    reach_in_price: float = bounded(
+        0, 1, doc="share s of the reach in the price: a_t = a_0 R_t^s (buyers pay more), b_t = b_0 / R_t^(1-s) "
+                  "(more buyers)")
     saturation: float = bounded(
         0, 1, doc="share of the customers a server sold to who leave its cells' demand (durable goods)")
 
@@ -61,10 +64,11 @@ class CournotCommodity(Mechanism):
     def ccframe_produce(self, model, year: int) -> None:
         """Eqs. (1)-(3) on the market the servers reach: output, price and unit cost.
 
-        The intercept a follows the demand visible to the cluster's servers (our
-        assumption: the inverse demand is the demand the cluster can reach); the
-        servers' windows and the visible demand computed here are reused by matching in
-        the same year. Where the market no longer covers the cluster's marginal cost
+        The inverse demand follows the demand visible to the cluster's servers (our
+        assumption: it is the demand the cluster can reach), by raising its intercept a
+        (what buyers pay) or lowering its slope b (how many buy), in the shares
+        ``reach_in_price`` and 1 − ``reach_in_price``; the servers' windows and the visible
+        demand computed here are reused by matching in the same year. Where the market no longer covers the cluster's marginal cost
         (a <= c, so eq. 2's output is not positive) every supplier exits: the cluster dies
         out (docs/ODD.md 3.3.6).
         """
@@ -72,8 +76,9 @@ class CournotCommodity(Mechanism):
         rows = sup.active_rows()
         self.view = self._view(model)
         self.visible = self.view.visible()
-        reach = self.visible.sum() / self.base_visible
-        market.a = model.settings.market.a * reach ** self.params.demand_pass_through
+        reach = (self.visible.sum() / self.base_visible) ** self.params.demand_pass_through
+        market.a = model.settings.market.a * reach ** self.params.reach_in_price
+        market.b = model.settings.market.b / reach ** (1.0 - self.params.reach_in_price)
         s3 = model.settings.suppliers.s3.scale
         market.n_eff = equations.effective_suppliers(sup["scale"][rows], s3)
         market.marginal_cost = equations.cluster_marginal_cost(market.c0, market.n_eff)
@@ -151,6 +156,7 @@ class CournotCommodity(Mechanism):
             "output_index": output / self.base_output,
             "price": market.price,
             "demand_intercept": market.a,
+            "demand_slope": market.b,
             "marginal_cost": market.marginal_cost,
             "n_effective": market.n_eff,
             "sold": float(sold.sum()),
