@@ -36,6 +36,19 @@ def test_revenue_per_unit_sold_compares_the_cbec_share_of_the_cif_price_with_the
     assert not np.allclose(value["sold_revenue_ratio"], value["unit_revenue_ratio"])  # unsold output is left out
 
 
+@pytest.mark.parametrize("share", [0.0, 0.5, 1.0])
+def test_the_market_reach_raises_the_intercept_or_widens_the_market_by_reach_in_price(share):
+    result = small_run([f"commodity.reach_in_price={share}", "market.a=100000", "market.b=10"])
+    value = {m: result.replicates.filter(pl.col("metric") == m).sort("replicate", "year")["value"].to_numpy()
+             for m in ("demand_intercept", "demand_slope", "output", "n_effective", "marginal_cost", "price")}
+    a, b, n, c = value["demand_intercept"], value["demand_slope"], value["n_effective"], value["marginal_cost"]
+    reach = (a / 100000) * (10 / b)  # R^s times R^(1-s): the year's market reach R
+    assert not np.allclose(reach, 1.0)  # it moves: demand grows, vision widens
+    assert a == pytest.approx(100000 * reach**share) and b == pytest.approx(10 / reach ** (1 - share))
+    assert value["output"] == pytest.approx(n * (a - c) / (b * (n + 1)))  # eq. 1 on the year's a and b
+    assert value["price"] == pytest.approx((a + n * c) / (n + 1))        # eq. 3: b does not enter the price
+
+
 def test_a_cbec_server_never_quotes_below_its_break_even_price():
     # R_re = 0.8: at eq. (4)'s price the CBEC server would pay out more than it sells for
     result = small_run(["+scenario=fund", "fund.revenue_share=0.85", "iexp=0.05", "alpha=0", "ctrans=4000",

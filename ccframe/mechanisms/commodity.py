@@ -68,9 +68,9 @@ class CournotCommodity(Mechanism):
         assumption: it is the demand the cluster can reach), by raising its intercept a
         (what buyers pay) or lowering its slope b (how many buy), in the shares
         ``reach_in_price`` and 1 − ``reach_in_price``; the servers' windows and the visible
-        demand computed here are reused by matching in the same year. Where the market no longer covers the cluster's marginal cost
-        (a <= c, so eq. 2's output is not positive) every supplier exits: the cluster dies
-        out (docs/ODD.md 3.3.6).
+        demand computed here are reused by matching in the same year. Where the market no
+        longer covers the cluster's marginal cost (a <= c, so eq. 2's output is not positive)
+        every supplier exits: the cluster dies out (docs/ODD.md 3.3.6).
         """
         sup, market = model.suppliers, model.market
         rows = sup.active_rows()
