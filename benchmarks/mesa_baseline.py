@@ -318,9 +318,9 @@ class BaselineModel(mesa.Model):
         s, p = self.settings, self.p["commodity"]
         reach = (self._see_demand() / self.base_visible) ** p.demand_pass_through
         self.a = s.market.a * reach ** p.reach_in_price
-        self.b = s.market.b / reach ** (1.0 - p.reach_in_price)
+        self.b = s.market.b / reach ** (1.0 - p.reach_in_price) if reach > 0 else math.inf
         n, c = self.n_eff(), self.c()
-        if self.a <= c:  # the market no longer covers the cost: every supplier exits
+        if self.a <= c or reach == 0:  # no market covers the cost: every supplier exits
             for sp in list(self.suppliers()):
                 sp.remove()
             return

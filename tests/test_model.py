@@ -49,6 +49,15 @@ def test_the_market_reach_raises_the_intercept_or_widens_the_market_by_reach_in_
     assert value["price"] == pytest.approx((a + n * c) / (n + 1))        # eq. 3: b does not enter the price
 
 
+@pytest.mark.parametrize("share", [0.0, 1.0])
+def test_a_cluster_whose_servers_see_no_demand_dies_out_whatever_the_reach_moves(settings_for, share):
+    model = CoevolutionModel(settings_for(f"commodity.reach_in_price={share}"), seed=1)
+    model.step()
+    model.demand.scale(0.0)  # every customer served and gone
+    model.step()
+    assert model.records[-1]["collapsed"] == 1 and model.suppliers.active_rows().size == 0
+
+
 def test_a_cbec_server_never_quotes_below_its_break_even_price():
     # R_re = 0.8: at eq. (4)'s price the CBEC server would pay out more than it sells for
     result = small_run(["+scenario=fund", "fund.revenue_share=0.85", "iexp=0.05", "alpha=0", "ctrans=4000",

@@ -10,6 +10,7 @@ on reproduction time.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -69,8 +70,9 @@ class CournotCommodity(Mechanism):
         (what buyers pay) or lowering its slope b (how many buy), in the shares
         ``reach_in_price`` and 1 − ``reach_in_price``; the servers' windows and the visible
         demand computed here are reused by matching in the same year. Where the market no
-        longer covers the cluster's marginal cost (a <= c, so eq. 2's output is not positive)
-        every supplier exits: the cluster dies out (docs/ODD.md 3.3.6).
+        longer covers the cluster's marginal cost (a <= c) or the servers reach no demand at
+        all (R = 0), eq. 2's output is not positive and every supplier exits: the cluster dies
+        out (docs/ODD.md 3.3.6).
         """
         sup, market = model.suppliers, model.market
         rows = sup.active_rows()
@@ -78,12 +80,12 @@ class CournotCommodity(Mechanism):
         self.visible = self.view.visible()
         reach = (self.visible.sum() / self.base_visible) ** self.params.demand_pass_through
         market.a = model.settings.market.a * reach ** self.params.reach_in_price
-        market.b = model.settings.market.b / reach ** (1.0 - self.params.reach_in_price)
+        market.b = model.settings.market.b / reach ** (1.0 - self.params.reach_in_price) if reach > 0 else math.inf
         s3 = model.settings.suppliers.s3.scale
         market.n_eff = equations.effective_suppliers(sup["scale"][rows], s3)
         market.marginal_cost = equations.cluster_marginal_cost(market.c0, market.n_eff)
         market.price = equations.market_price(market.a, market.c0, market.n_eff)
-        if market.a <= market.marginal_cost:
+        if market.a <= market.marginal_cost or reach == 0:  # eq. 2's output would not be positive
             model.remove_suppliers(rows)
             return
         output = equations.supplier_output(sup["scale"][rows] / s3, market.a, market.b,
