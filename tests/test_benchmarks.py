@@ -23,7 +23,7 @@ from ccframe.model import CoevolutionModel
     (("tracking.enabled=false",), 3),
     (("tracking.enabled=false", "iexp=0.1", "fund.revenue_share=0.8"), 3),  # CBEC servers at break-even
     (("tracking.enabled=false", "alpha=0.3", "ctrans=3000", "suppliers.fixed_cost=500", "seed=5"), 3),
-    (("tracking.enabled=false", "commodity.reach_in_price=0.3"), 4),  # the reach widens the market too
+    (("tracking.enabled=false", "commodity.reach_in_price=0.3"), 3),  # the reach widens the market too
     (tuple(scaled_overrides(700, years=6)), 1),
 ])
 def test_baseline_follows_ccframe_year_by_year(settings_for, overrides, seed):

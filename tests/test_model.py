@@ -49,6 +49,16 @@ def test_the_market_reach_raises_the_intercept_or_widens_the_market_by_reach_in_
     assert value["price"] == pytest.approx((a + n * c) / (n + 1))        # eq. 3: b does not enter the price
 
 
+def test_the_market_reach_is_the_visible_demand_growth_to_the_power_pass_through():
+    def year1_lift(k):  # a_1 / a_0 with the whole reach in the price: R_1
+        result = small_run([f"commodity.demand_pass_through={k}", "commodity.reach_in_price=1", "market.a=100000"])
+        return result.replicates.filter(metric="demand_intercept", year=1).sort("replicate")["value"].to_numpy() / 1e5
+
+    # the runs are the same up to year 1's production (R_0 = 1 whatever k), so they see the same demand
+    assert year1_lift(0) == pytest.approx(1.0)
+    assert year1_lift(2) == pytest.approx(year1_lift(1) ** 2) and not np.allclose(year1_lift(1), 1.0)
+
+
 @pytest.mark.parametrize("share", [0.0, 1.0])
 def test_a_cluster_whose_servers_see_no_demand_dies_out_whatever_the_reach_moves(settings_for, share):
     model = CoevolutionModel(settings_for(f"commodity.reach_in_price={share}"), seed=1)

@@ -7,9 +7,9 @@ column) and the F1, F2, F5-F8 checks of ccframe/facts.py are printed per block (
 with the block means of the output index, the CBEC/TS unit-revenue ratio (per unit produced,
 F2's metric, and per unit sold) and the CBEC share by year (:data:`SERIES`), and the share of all
 50 replicates whose ratio is below 1 in each year (``below 1``: the ratio of one replicate sits
-near 1.1 or near 0.85, so the block mean is mostly how many have fallen; an undefined ratio is
-not below). With ``--sweeps`` each block also runs the seed's ctrans and iexp sweeps, so F3
-and F4 are checked too (five times the work). Example (issue #4)::
+near 1.1 or, once fallen, at 0.6-0.95, so the block mean is mostly how many have fallen; an
+undefined ratio is not below). With ``--sweeps`` each block also runs the seed's ctrans and
+iexp sweeps, so F3 and F4 are checked too (five times the work). Example (issue #4)::
 
     printf '%s\n' export_choice.switch_rate=0.04 export_choice.switch_rate=0.06 \
         | python experiments/calibrate/block_scan.py
@@ -57,7 +57,7 @@ def replicate_values(result: RunResult, metric: str) -> np.ndarray:
     """One metric's values as a replicates x years array (NaN where a replicate leaves it undefined)."""
     wide = (result.replicates.filter(pl.col("metric") == metric)
             .pivot(on="year", index="replicate", values="value").sort("replicate"))
-    return wide.drop("replicate").to_numpy()
+    return wide.select(sorted(wide.columns[1:], key=int)).to_numpy()  # year columns, in year order
 
 
 if __name__ == "__main__":

@@ -205,7 +205,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--start", nargs="+", default=[], metavar="KEY=VALUE",
                         help="a new study's first trial: the defaults with these searched keys changed")
     parser.add_argument("--from-scratch", action="store_true",
-                        help="a new study does not try the current defaults first: the sampler starts alone")
+                        help="a new study does not try the current defaults first")
     parser.add_argument("--warm-start", default="", metavar="STUDY",
                         help="first try the best trials of this earlier study (same storage)")
     parser.add_argument("--write", action="store_true", help="write the best values into conf/ and docs/ODD.md")

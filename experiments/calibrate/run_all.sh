@@ -1,24 +1,28 @@
 #!/usr/bin/env bash
-# The whole calibration from scratch, one command (from the repository root):
+# The whole calibration, one command (from the repository root):
 #   bash experiments/calibrate/run_all.sh [--from-scratch] [suffix]
 # Stage 1 searches all free parameters at 4 replicates; stages 2-3 and 5-7 refine subsets at more
 # replicates, each starting from the values the previous stage wrote into conf/.
 # A suffix (default: the date) names fresh studies, so nothing is reused from earlier runs.
 # Stage 1 tries the current defaults first and stage 7 starts from session 10's point; with
-# --from-scratch neither does: stage 1's sampler starts alone and stage 7 from what stage 6 wrote,
-# so the calibration is not handed the values it found before (the spaces' ranges still are
-# those earlier sessions chose).
+# --from-scratch neither does: stage 1's sampler starts alone and stage 7 from what stage 6 wrote.
+# Keys a stage does not search keep their values in conf/ (information.supervision_share, say, is
+# searched by stage 7 only), and the spaces' ranges are those earlier sessions chose.
 set -euo pipefail
 scratch=()
 if [[ "${1:-}" == "--from-scratch" ]]; then
     scratch=(--from-scratch)
     shift
 fi
+if (( $# > 1 )) || [[ "${1:-}" == -* ]]; then
+    echo "usage: bash experiments/calibrate/run_all.sh [--from-scratch] [suffix]" >&2
+    exit 2
+fi
 suffix="${1:-$(date +%Y%m%d%H%M)}"
 py=".venv/bin/python"
 calibrate="experiments/calibrate/calibrate.py"
 here="experiments/calibrate"
-"$py" "$calibrate" --study "all-$suffix" --trials 270 --replicates 4 --write "${scratch[@]}"
+"$py" "$calibrate" --study "all-$suffix" --trials 270 --replicates 4 --write ${scratch[@]+"${scratch[@]}"}
 "$py" "$calibrate" --study "refine-$suffix" --space "$here/space_refine.yaml" --trials 45 --replicates 6 --write
 "$py" "$calibrate" --study "vision-tech-$suffix" --space "$here/space_vision_tech.yaml" --trials 30 --replicates 10 --write
 # Stage 4 (space_reproduction.yaml) is retired: since issue #4 the reproduction rates are derived
@@ -39,4 +43,4 @@ if (( ${#scratch[@]} )); then
     start=()
 fi
 "$py" "$calibrate" --study "supervision-$suffix" --space "$here/space_f2_supervision_refine.yaml" \
-    --facts F1,F2,F5,F6,F7,F8 --blocks 5 --trials 650 --replicates 10 --pick facts --write "${start[@]}"
+    --facts F1,F2,F5,F6,F7,F8 --blocks 5 --trials 650 --replicates 10 --pick facts --write ${start[@]+"${start[@]}"}
