@@ -49,8 +49,11 @@ class DemandSpace:
 
         Inverse-CDF sampling over the cells: the draws ``rng.choice(cells, p=...)`` makes,
         without its checks of ``p``, which cost more than the sampling on a 10^6-cell grid.
+        With no demand left anywhere every cell is equally likely (there is nothing to follow).
         """
         cdf = self.grid.ravel().cumsum()
+        if cdf[-1] <= 0:
+            cdf = np.arange(1.0, cdf.size + 1)
         cdf /= cdf[-1]
         cells = cdf.searchsorted(rng.random(count), side="right")
         return np.divmod(cells, self.size)

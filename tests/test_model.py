@@ -1,5 +1,7 @@
 """The model: determinism, mechanism effects, agents as views, the demand space."""
 
+import warnings
+
 import numpy as np
 import polars as pl
 import pytest
@@ -207,6 +209,18 @@ def test_a_view_keeps_its_windows_but_reads_the_demand_at_each_use():
     view.deplete(np.array([0.5]))
     assert space.total == pytest.approx(2 * (81 - 0.5 * 17))
     assert view.visible() == pytest.approx([9 * 1.0 + 16 * 0.5 * 1.5])  # inner cells halved, the ring a quarter off
+
+
+def test_entrant_servers_settle_where_demand_is_and_anywhere_when_there_is_none():
+    rng = np.random.default_rng(2)
+    grid = np.zeros((9, 9))
+    grid[2, 7] = 1.0
+    x, y = DemandSpace(grid).sample_locations(50, rng)
+    assert (x == 2).all() and (y == 7).all()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no NaN probabilities on an emptied demand space
+        x, y = DemandSpace(np.zeros((9, 9))).sample_locations(2000, rng)
+    assert np.unique(x * 9 + y).size > 70  # spread over the grid, not piled on one cell
 
 
 def test_assignment_gives_servers_supply_in_proportion_to_what_they_can_sell():
