@@ -103,9 +103,7 @@ def test_a_design_without_its_sweeps_checks_only_the_standard_models_facts():
 # Facts whose shape the calibrated default config does not reproduce yet (see
 # experiments/paper_abm/REPORT.md for by how much and why). Strict: a fix makes them XPASS,
 # which fails the suite until the entry is removed here.
-MISSED = {
-    "F2": "on seed 42 the ratio stays above 1 until Y7 (1.06 in Y6, 1.03 in Y7); it holds in 3 of 5 seed blocks",
-}
+MISSED: dict[str, str] = {}
 
 
 @pytest.fixture(scope="module")
