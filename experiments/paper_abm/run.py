@@ -138,7 +138,7 @@ def report(main: DesignResult, blocks: list[DesignResult], replicates: int, elap
         lines.append(f"| {fact.fact} | {fact.scenario} | {fact.paper} | {cells} | "
                      f"{'**pass**' if fact.passed else '**FAIL**'} | {blocks_cell} |")
     discussion = HERE / "discussion.md"
-    if discussion.exists():  # the authors' reading of the misses, kept by hand beside the generated tables
+    if discussion.exists():  # the authors' reading of the results, kept by hand beside the generated tables
         lines += ["", discussion.read_text().strip()]
     lines += ["", "## Per fact", ""]
     for fact in main.facts:
