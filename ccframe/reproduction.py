@@ -8,13 +8,18 @@ differ only in what they print), the sweeps change ``ctrans`` or ``iexp`` alone.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import multiprocessing
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Executor, ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from itertools import repeat
 
 import numpy as np
 import polars as pl
 
 from ccframe import facts
+from ccframe.parallel import share_cores
 from ccframe.results import RunResult
 from ccframe.runner import compose, run, settings_from
 
@@ -56,22 +61,62 @@ def run_overrides(overrides: Sequence[str], replicates: int, seed: int) -> RunRe
     return run(settings_from(config), config)
 
 
+@contextmanager
+def design_pool(workers: int) -> Iterator[Executor | None]:
+    """A pool of ``workers`` processes for :func:`run_designs`, or None (run in this process) for one.
+
+    Spawned rather than forked (Polars' thread pool does not survive a fork), each worker with its
+    share of the cores for Polars' threads.
+    """
+    if workers <= 1:
+        yield None
+        return
+    share_cores(workers)
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        yield pool
+
+
 def run_design(overrides: Sequence[str] = (), *, replicates: int = 10, seed: int = 42,
                ctrans: Sequence[float] = CTRANS_SWEEP, iexp: Sequence[float] = IEXP_SWEEP,
-               progress: Callable[[str], None] | None = None) -> DesignResult:
+               progress: Callable[[str], None] | None = None, executor: Executor | None = None) -> DesignResult:
     """Run the standard model and the sweeps with common seeds, and check F1-F8.
 
     The sweeps reuse the standard run for its own value (ctrans = 4000, iexp = 0.2);
     an empty sweep is not run, and its fact (F3 or F4) is not checked.
     """
-    def one(extra: list[str]) -> RunResult:
-        if progress:
-            progress(" ".join(extra) or "standard")
-        return run_overrides([*overrides, *extra], replicates, seed)
+    return run_designs(overrides, seeds=(seed,), replicates=replicates, ctrans=ctrans, iexp=iexp,
+                       progress=progress, executor=executor)[0]
 
-    standard = one([])
-    by_ctrans = {v: standard if v == STANDARD["ctrans"] else one([f"ctrans={v:g}"]) for v in ctrans}
-    by_iexp = {v: standard if v == STANDARD["iexp"] else one([f"iexp={v:g}"]) for v in iexp}
+
+def run_designs(overrides: Sequence[str] = (), *, seeds: Sequence[int], replicates: int = 10,
+                ctrans: Sequence[float] = CTRANS_SWEEP, iexp: Sequence[float] = IEXP_SWEEP,
+                progress: Callable[[str], None] | None = None,
+                executor: Executor | None = None) -> list[DesignResult]:
+    """:func:`run_design` for each root seed; an ``executor`` (a process pool) runs the runs at once.
+
+    Every run is seeded by its root seed alone, so a pool gives the results a loop gives.
+    ``progress`` hears of each run as it finishes ("seed 43: ctrans=3000").
+    """
+    variants = ([], *([f"ctrans={v:g}"] for v in ctrans if v != STANDARD["ctrans"]),
+                *([f"iexp={v:g}"] for v in iexp if v != STANDARD["iexp"]))
+    jobs = [(seed, " ".join(variant)) for seed in seeds for variant in variants]
+    results = (executor.map if executor else map)(
+        run_overrides, [[*overrides, *label.split()] for _, label in jobs], repeat(replicates),
+        [seed for seed, _ in jobs])
+    runs = {}
+    for (seed, label), result in zip(jobs, results, strict=True):
+        runs[seed, label] = result
+        if progress:
+            progress(f"seed {seed}: {label or 'standard'}")
+    return [_design(runs, seed, ctrans, iexp) for seed in seeds]
+
+
+def _design(runs: dict[tuple[int, str], RunResult], seed: int, ctrans: Sequence[float],
+            iexp: Sequence[float]) -> DesignResult:
+    """One seed's design from its runs (keyed by seed and variant), with its facts checked."""
+    standard = runs[seed, ""]
+    by_ctrans = {v: standard if v == STANDARD["ctrans"] else runs[seed, f"ctrans={v:g}"] for v in ctrans}
+    by_iexp = {v: standard if v == STANDARD["iexp"] else runs[seed, f"iexp={v:g}"] for v in iexp}
     design = DesignResult(standard, by_ctrans, by_iexp)
     design.facts = facts.evaluate(means(standard), {v: means(r) for v, r in by_ctrans.items()},
                                   {v: means(r) for v, r in by_iexp.items()})

@@ -15,15 +15,19 @@ The best trial (or the one ``--pick`` names) is then checked at full replicates 
 design; with ``--write`` its values go into conf/ with their provenance and the table of
 values into docs/ODD.md.
 The study is kept in an Optuna SQLite file, so an interrupted study resumes where it
-stopped (same ``--study``).
+stopped (same ``--study``; ``--total N`` rather than ``--trials`` ends it where the first
+command would have). ``--workers`` processes run a trial's runs at once; every run is seeded
+by its root seed alone, so the trials' scores do not depend on how many.
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import os
 import shlex
 import sys
+from concurrent.futures import Executor
 from pathlib import Path
 
 import numpy as np
@@ -32,7 +36,7 @@ from omegaconf import OmegaConf
 
 from ccframe import facts
 from ccframe.errors import ModelError
-from ccframe.reproduction import run_design
+from ccframe.reproduction import design_pool, run_design, run_designs
 from ccframe.runner import compose
 from ccframe.tracking import Tracker
 
@@ -97,9 +101,9 @@ class Objective:
     """Runs one trial's design and logs it as a child MLflow run."""
 
     def __init__(self, space: dict[str, dict], replicates: int, seeds: range, scored: tuple[str, ...],
-                 tracker: Tracker, parent: str, experiment: str) -> None:
+                 tracker: Tracker, parent: str, experiment: str, pool: Executor | None) -> None:
         self.space, self.replicates, self.seeds, self.scored = space, replicates, seeds, scored
-        self.tracker, self.parent, self.experiment = tracker, parent, experiment
+        self.tracker, self.parent, self.experiment, self.pool = tracker, parent, experiment, pool
 
     def __call__(self, trial: optuna.Trial) -> float:
         values = {key: trial.suggest_float(key, b["low"], b["high"], log=bool(b.get("log", False)))
@@ -107,9 +111,9 @@ class Objective:
         run_id = self.tracker.start(self.experiment, f"trial {trial.number}", {"optuna.trial": str(trial.number)},
                                     parent_run_id=self.parent)
         try:
-            designs = [run_design(overrides(values), replicates=self.replicates, seed=seed,
+            designs = run_designs(overrides(values), seeds=self.seeds, replicates=self.replicates,
                                   ctrans=TRIAL_CTRANS if "F3" in self.scored else (),
-                                  iexp=TRIAL_IEXP if "F4" in self.scored else ()) for seed in self.seeds]
+                                  iexp=TRIAL_IEXP if "F4" in self.scored else (), executor=self.pool)
         except ModelError as exc:  # the model broke (numerically): the worst outcome, not a gap
             return self._worst(trial, run_id, values, f"{type(exc).__name__}: {exc}")
         collapsed = max(design.collapsed_share for design in designs)
@@ -190,7 +194,11 @@ def warm_start(study: optuna.Study, earlier: optuna.Study, space: dict[str, dict
 def main(argv: list[str] | None = None) -> None:
     """Run (or resume) the study, check its best trial at full replicates, optionally write conf/."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--trials", type=int, default=150, help="trials to add to the study")
+    trials = parser.add_mutually_exclusive_group()
+    trials.add_argument("--trials", type=int, default=150, help="trials to add to the study")
+    trials.add_argument("--total", type=int, metavar="N",
+                        help="run trials until the study has N finished ones (resumes an interrupted study "
+                             "to the same end; none when it has them)")
     parser.add_argument("--replicates", type=int, default=4, help="replicates per run in a trial")
     parser.add_argument("--check-replicates", type=int, default=10, help="replicates for the best trial's check")
     parser.add_argument("--seed", type=int, default=42, help="root seed of every run (common random numbers)")
@@ -212,6 +220,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--pick", default="", metavar="N|facts",
                         help="check (and with --write write) trial N, or with 'facts' the trial that holds the "
                              "scored facts in most seed blocks (ties: lowest loss), instead of the lowest-loss one")
+    parser.add_argument("--workers", type=int, default=len(os.sched_getaffinity(0)),
+                        help="processes running a trial's runs at once (default: the usable cores; "
+                             "results do not depend on it)")
     args = parser.parse_args(argv)
     if args.from_scratch and args.start:
         parser.error("--from-scratch and --start both say where a new study starts: give one")
@@ -241,16 +252,19 @@ def main(argv: list[str] | None = None) -> None:
     if args.warm_start:
         warm_start(study, optuna.load_study(study_name=args.warm_start, storage=args.storage), space)
     seeds = range(args.seed, args.seed + args.blocks)
-    study.optimize(Objective(space, args.replicates, seeds, args.facts, tracker, parent, experiment),
-                   n_trials=args.trials, show_progress_bar=True)
-
-    best = picked(study, args.pick, args.facts)
-    label = "chosen" if args.pick else "best"
-    trial_runs = f"{args.replicates} replicates" + (f" x {args.blocks} seed blocks" if args.blocks > 1 else "")
-    print(f"{label} trial {best.number}: loss {best.value:.4g} at {trial_runs} (lowest: {study.best_value:.4g})",
-          file=sys.stderr)
-    check = run_design(overrides(best.params), replicates=args.check_replicates, seed=args.seed,
-                       progress=lambda what: print(f"  checking {label} trial: {what}", file=sys.stderr))
+    finished = sum(t.value is not None for t in study.trials)
+    to_run = args.trials if args.total is None else max(0, args.total - finished)
+    with design_pool(args.workers) as pool:
+        if to_run:
+            study.optimize(Objective(space, args.replicates, seeds, args.facts, tracker, parent, experiment, pool),
+                           n_trials=to_run, show_progress_bar=True)
+        best = picked(study, args.pick, args.facts)
+        label = "chosen" if args.pick else "best"
+        trial_runs = f"{args.replicates} replicates" + (f" x {args.blocks} seed blocks" if args.blocks > 1 else "")
+        print(f"{label} trial {best.number}: loss {best.value:.4g} at {trial_runs} "
+              f"(lowest: {study.best_value:.4g})", file=sys.stderr)
+        check = run_design(overrides(best.params), replicates=args.check_replicates, seed=args.seed, executor=pool,
+                           progress=lambda what: print(f"  checked {label} trial: {what}", file=sys.stderr))
     for r in check.facts:
         print(f"{r.fact} {'pass' if r.passed else 'FAIL'}  loss {r.loss:8.3f}  {r.ours[:150]}", file=sys.stderr)
     checked_loss = objective(check.facts, args.facts)

@@ -4,7 +4,9 @@
 # Stage 1 searches all free parameters at 4 replicates; stages 2-3 and 5-13 refine subsets at more
 # replicates, each starting from the values the previous stage wrote into conf/; stages 11-13 score
 # all eight facts with the ctrans and iexp sweeps on seed 42 (about 3.5 hours in all on 2 cores).
-# A suffix (default: the date) names fresh studies, so nothing is reused from earlier runs.
+# A suffix (default: the date) names fresh studies, so nothing is reused from earlier runs; run it
+# again with the same suffix to resume after an interruption: each stage runs its study up to its
+# total of trials (a finished stage only checks and rewrites its values, about a minute).
 # Stage 1 tries the current defaults first, and stages 7, 8, 10, 11 and 12 start from the points
 # their sessions started from (recorded in the space files' headers); with --from-scratch none does:
 # stage 1's sampler starts alone and every later stage from what the stage before wrote.
@@ -24,18 +26,18 @@ suffix="${1:-$(date +%Y%m%d%H%M)}"
 py=".venv/bin/python"
 calibrate="experiments/calibrate/calibrate.py"
 here="experiments/calibrate"
-"$py" "$calibrate" --study "all-$suffix" --trials 270 --replicates 4 --write ${scratch[@]+"${scratch[@]}"}
-"$py" "$calibrate" --study "refine-$suffix" --space "$here/space_refine.yaml" --trials 45 --replicates 6 --write
-"$py" "$calibrate" --study "vision-tech-$suffix" --space "$here/space_vision_tech.yaml" --trials 30 --replicates 10 --write
+"$py" "$calibrate" --study "all-$suffix" --total 270 --replicates 4 --write ${scratch[@]+"${scratch[@]}"}
+"$py" "$calibrate" --study "refine-$suffix" --space "$here/space_refine.yaml" --total 45 --replicates 6 --write
+"$py" "$calibrate" --study "vision-tech-$suffix" --space "$here/space_vision_tech.yaml" --total 30 --replicates 10 --write
 # Stage 4 (space_reproduction.yaml) is retired: since issue #4 the reproduction rates are derived
 # from the seed's Y10 index (conf/technology/learning.yaml) and transport_progress_es is 0 (the seed).
 # Stages 5-6 (issue #4, session 9): the market's life cycle (F1) over the report's five seed
 # blocks, the standard model's facts but F2; stage 6 narrows stage 5's space around its best
 # trial (centred on session 9's study s9_f1, so a fresh stage 5 may want it re-centred).
 "$py" "$calibrate" --study "life-cycle-$suffix" --space "$here/space_life_cycle.yaml" --facts F1,F5,F6,F7,F8 \
-    --blocks 5 --trials 300 --replicates 10
+    --blocks 5 --total 300 --replicates 10
 "$py" "$calibrate" --study "life-cycle-refine-$suffix" --space "$here/space_life_cycle_refine.yaml" \
-    --facts F1,F5,F6,F7,F8 --blocks 5 --trials 150 --replicates 10 --warm-start "life-cycle-$suffix" --write
+    --facts F1,F5,F6,F7,F8 --blocks 5 --total 150 --replicates 10 --warm-start "life-cycle-$suffix" --write
 # Stage 7 (issue #4, session 10): supervision that follows the CBEC channel, with F2 scored, from
 # a start found by session 10's exploratory study s10_sup (docs/ODD.md 3.7; from scratch: from
 # stage 6's values); the trial that holds the scored facts in most seed blocks is written, not the
@@ -45,7 +47,7 @@ if (( ${#scratch[@]} )); then
     start=()
 fi
 "$py" "$calibrate" --study "supervision-$suffix" --space "$here/space_f2_supervision_refine.yaml" \
-    --facts F1,F2,F5,F6,F7,F8 --blocks 5 --trials 650 --replicates 10 --pick facts --write ${start[@]+"${start[@]}"}
+    --facts F1,F2,F5,F6,F7,F8 --blocks 5 --total 650 --replicates 10 --pick facts --write ${start[@]+"${start[@]}"}
 # Stages 8-10 (issue #4, session 13): the market reach's share in the price (commodity.reach_in_price),
 # F1 and F2 with the standard model's other facts over the five seed blocks.
 recorded_start() {  # the --start of the study command in a space file's header, unless from scratch
@@ -56,12 +58,12 @@ recorded_start() {  # the --start of the study command in a space file's header,
 }
 blocks=(--facts F1,F2,F5,F6,F7,F8 --blocks 5 --replicates 10 --pick facts --write)
 # shellcheck disable=SC2046  # a start is KEY=VALUE words
-"$py" "$calibrate" --study "reach-$suffix" --space "$here/space_reach.yaml" --trials 500 "${blocks[@]}" \
+"$py" "$calibrate" --study "reach-$suffix" --space "$here/space_reach.yaml" --total 500 "${blocks[@]}" \
     $(recorded_start "$here/space_reach.yaml")
-"$py" "$calibrate" --study "reach-refine-$suffix" --space "$here/space_reach_refine.yaml" --trials 400 \
+"$py" "$calibrate" --study "reach-refine-$suffix" --space "$here/space_reach_refine.yaml" --total 400 \
     "${blocks[@]}" --warm-start "reach-$suffix"
 # shellcheck disable=SC2046
-"$py" "$calibrate" --study "reach-f1-$suffix" --space "$here/space_reach_f1.yaml" --trials 350 "${blocks[@]}" \
+"$py" "$calibrate" --study "reach-f1-$suffix" --space "$here/space_reach_f1.yaml" --total 350 "${blocks[@]}" \
     $(recorded_start "$here/space_reach_f1.yaml")
 # Stages 11-13 (session 14): all eight facts on the report's seed, F3 and F4 with their sweeps; the
 # last box widens the keys of supervision and eq. 8's tax, which make F3's crossing (docs/ODD.md 3.7).
@@ -69,10 +71,10 @@ blocks=(--facts F1,F2,F5,F6,F7,F8 --blocks 5 --replicates 10 --pick facts --writ
 # last stage's trials holding all eight facts the one holding most over the seed blocks
 # (block_scan.py --sweeps); --pick facts takes the lowest-loss one.
 # shellcheck disable=SC2046
-"$py" "$calibrate" --study "sweeps-$suffix" --space "$here/space_sweeps.yaml" --trials 250 --replicates 10 \
+"$py" "$calibrate" --study "sweeps-$suffix" --space "$here/space_sweeps.yaml" --total 250 --replicates 10 \
     --write $(recorded_start "$here/space_sweeps.yaml")
 # shellcheck disable=SC2046
-"$py" "$calibrate" --study "sweeps-refine-$suffix" --space "$here/space_sweeps_refine.yaml" --trials 700 \
+"$py" "$calibrate" --study "sweeps-refine-$suffix" --space "$here/space_sweeps_refine.yaml" --total 700 \
     --replicates 10 --warm-start "sweeps-$suffix" --write $(recorded_start "$here/space_sweeps_refine.yaml")
-"$py" "$calibrate" --study "sweeps-escape-$suffix" --space "$here/space_sweeps_escape.yaml" --trials 800 \
+"$py" "$calibrate" --study "sweeps-escape-$suffix" --space "$here/space_sweeps_escape.yaml" --total 800 \
     --replicates 10 --warm-start "sweeps-refine-$suffix" --pick facts --write
