@@ -163,6 +163,23 @@ def test_a_calibration_from_scratch_does_not_try_the_current_defaults_first(tmp_
     assert both.returncode != 0 and "--from-scratch and --start" in both.stderr
 
 
+def test_a_calibration_with_a_total_resumes_to_that_end_and_no_further(tmp_path):
+    import optuna
+
+    (tmp_path / "space.yaml").write_text("parameters:\n  market.growth: {low: 0.05, high: 0.1}\n")
+    storage = f"sqlite:///{tmp_path / 'optuna.db'}"
+    common = ["--space", str(tmp_path / "space.yaml"), "--storage", storage, "--facts", "F5", "--study", "total",
+              "--mlflow-uri", f"sqlite:///{tmp_path / 'mlflow.db'}", "--replicates", "1", "--check-replicates", "1"]
+    for total, expected in ((2, 2), (2, 2), (3, 3)):  # the second command finds its study done
+        run = subprocess.run([sys.executable, str(CALIBRATE), "--total", str(total), *common], cwd=tmp_path,
+                             capture_output=True, text=True, timeout=600)
+        assert run.returncode == 0, run.stderr[-3000:]
+        assert len(optuna.load_study(study_name="total", storage=storage).trials) == expected
+    both = subprocess.run([sys.executable, str(CALIBRATE), "--total", "2", "--trials", "2"], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=120)
+    assert both.returncode != 0 and "not allowed with argument" in both.stderr
+
+
 def test_a_calibration_refuses_an_unknown_fact(tmp_path):
     run = subprocess.run([sys.executable, str(CALIBRATE), "--facts", "F1,F9"], cwd=tmp_path,
                          capture_output=True, text=True, timeout=120)

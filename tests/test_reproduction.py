@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from ccframe import facts
-from ccframe.reproduction import run_design
+from ccframe.reproduction import design_pool, run_design, run_designs
 
 pytestmark = pytest.mark.reproduction
 
@@ -96,6 +96,22 @@ def test_a_design_without_its_sweeps_checks_only_the_standard_models_facts():
     assert [r.fact for r in facts.evaluate(standard, {}, {})] == ["F1", "F2", "F5", "F6", "F7", "F8"]
     with_freight = facts.evaluate(standard, {3000.0: {"unit_revenue_es": flat}, 4000.0: {"unit_revenue_es": flat}}, {})
     assert [r.fact for r in with_freight] == ["F1", "F2", "F3", "F5", "F6", "F7", "F8"]
+
+
+def test_a_process_pool_gives_the_designs_a_loop_gives():
+    design = {"seeds": (42, 43), "replicates": 1, "ctrans": (3000.0, 4000.0), "iexp": (0.1, 0.2)}
+    serial = run_designs(**design)
+    heard = []
+    with design_pool(2) as pool:
+        pooled = run_designs(**design, executor=pool, progress=heard.append)
+    assert heard == ["seed 42: standard", "seed 42: ctrans=3000", "seed 42: iexp=0.1",
+                     "seed 43: standard", "seed 43: ctrans=3000", "seed 43: iexp=0.1"]
+    for one, other in zip(serial, pooled, strict=True):
+        for run, same in ((one.standard, other.standard), (one.by_ctrans[3000.0], other.by_ctrans[3000.0]),
+                          (one.by_iexp[0.1], other.by_iexp[0.1])):
+            assert run.replicates.equals(same.replicates)
+        assert [(f.fact, f.loss) for f in one.facts] == [(f.fact, f.loss) for f in other.facts]
+    assert not serial[0].standard.replicates.equals(serial[1].standard.replicates)  # the seeds differ
 
 
 # ----------------------------------------------------------------- the default config

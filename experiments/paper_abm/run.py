@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,7 +26,7 @@ import polars as pl
 from omegaconf import OmegaConf
 
 from ccframe.figures import pyplot
-from ccframe.reproduction import CTRANS_SWEEP, IEXP_SWEEP, DesignResult, run_design
+from ccframe.reproduction import CTRANS_SWEEP, IEXP_SWEEP, DesignResult, design_pool, run_designs
 from ccframe.results import RunResult
 from ccframe.tracking import Tracker, flatten, metric_series
 
@@ -179,14 +180,19 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--replicates", type=int, default=10)
     parser.add_argument("--out", type=Path, default=HERE, help="folder for REPORT.md and the PNGs")
     parser.add_argument("--mlflow-uri", default="", help="MLflow tracking URI (default: ./mlflow.db)")
+    parser.add_argument("--workers", type=int, default=len(os.sched_getaffinity(0)),
+                        help="processes running the runs at once (default: the usable cores; same results)")
     args = parser.parse_args(argv)
     start = time.perf_counter()
-    designs = []
-    for number, seed in enumerate(BLOCK_SEEDS, start=1):
-        def progress(what: str, number=number, seed=seed) -> None:
-            print(f"[block {number}/{len(BLOCK_SEEDS)}, seed {seed}, {time.perf_counter() - start:5.0f} s] {what}",
-                  file=sys.stderr, flush=True)
-        designs.append(run_design(replicates=args.replicates, seed=seed, progress=progress))
+    total = len(BLOCK_SEEDS) * (len(CTRANS_SWEEP) + len(IEXP_SWEEP) - 1)  # the standard run is in both sweeps
+    done = iter(range(1, total + 1))
+
+    def progress(what: str) -> None:
+        print(f"[{next(done)}/{total} runs, {time.perf_counter() - start:5.0f} s] {what} done",
+              file=sys.stderr, flush=True)
+
+    with design_pool(args.workers) as pool:
+        designs = run_designs(seeds=BLOCK_SEEDS, replicates=args.replicates, progress=progress, executor=pool)
     main_design = designs[0]  # root seed 42: the default config's own runs
     args.out.mkdir(parents=True, exist_ok=True)
     runs = runs_of(main_design)
