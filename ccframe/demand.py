@@ -96,11 +96,15 @@ class DemandView:
             self._weight = self.windows.weight_per_cell()
         return self._weight
 
-    def visible(self) -> np.ndarray:
-        """Demand each server sees: its window's cells, each shared among the servers seeing it."""
+    def visible(self, grid: np.ndarray | None = None) -> np.ndarray:
+        """Demand each server sees: its window's cells, each shared among the servers seeing it.
+
+        ``grid`` (shaped like the space's) is read instead of the space's demand, for a part of
+        it that the same servers share the same way (a plugin's segment of the demand, say).
+        """
         if self.windows is None:
             return np.zeros(0)
-        return self.windows.sums(self.space.grid / np.maximum(self.weight, 1.0))
+        return self.windows.sums((self.space.grid if grid is None else grid) / np.maximum(self.weight, 1.0))
 
     def coverage(self) -> np.ndarray:
         """How much of each cell the windows cover together (an array shaped like the grid).

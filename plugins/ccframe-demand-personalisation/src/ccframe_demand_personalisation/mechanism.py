@@ -22,7 +22,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from ccframe import hookimpl
-from ccframe.demand import DemandSpace
 from ccframe.mechanism import Mechanism
 from ccframe.modes import ES, TS
 from ccframe.params import ConfigError, bounded, described, fraction
@@ -89,13 +88,14 @@ class NichePersonalisation(Mechanism):
         share = self.customised_share(year)
         x, y, vision = servers["x"][rows], servers["y"][rows], servers["vision"][rows]
         able = self.capable(servers["kind"][rows], vision)
-        seen = demand.visible(x, y, vision)  # each server's share of the cells it sees (core rule)
+        everyone = demand.view(x, y, vision)  # every server's window, built once for both reads below
+        seen = everyone.visible()  # each server's share of the cells it sees (core rule)
         seen_customised = np.zeros(rows.size)
         capable = demand.view(x[able], y[able], vision[able])  # the capable servers' windows, built once
         seen_customised[able] = capable.visible()  # split among capable only
         # customised buyers in cells no capable server sees: the share `fallback` buy standard
-        orphaned = DemandSpace(demand.grid * (capable.coverage() == 0))
-        settling = share * self.params.fallback * orphaned.visible(x, y, vision)
+        orphaned = demand.grid * (capable.coverage() == 0)
+        settling = share * self.params.fallback * everyone.visible(orphaned)
         standard, customised = (1.0 - share) * seen + settling, share * seen_customised
         servable = standard + customised
         servers["demand_access"][rows] = np.divide(servable, seen, out=np.full(rows.size, 1.0 - share),
