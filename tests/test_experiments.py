@@ -254,3 +254,19 @@ def test_a_new_studys_provenance_goes_at_the_end_of_the_odds_calibration_section
     text = odd.read_text()
     assert text.index("earlier stages") < text.index("second") < text.index("## Observation")
     assert "first" not in text and text.count("calibration:s1:begin") == 1
+
+
+def test_the_best_trials_check_runs_the_values_conf_will_hold(tmp_path, monkeypatch):
+    monkeypatch.syspath_prepend(str(CALIBRATE.parent))
+    import conf_writer
+    from omegaconf import OmegaConf
+
+    (tmp_path / "market").mkdir()
+    (tmp_path / "config.yaml").write_text("defaults:\n  - market: default\n  - _self_\nalpha: 0.3  # eq. 8\n")
+    (tmp_path / "market" / "default.yaml").write_text("growth: 0.05  # a year\n")
+    sampled = {"alpha": 0.34445213987, "market.growth": 1234567.891}
+    conf_writer.write(tmp_path, sampled, "test", "s1")
+    held = {"alpha": OmegaConf.load(tmp_path / "config.yaml").alpha,
+            "market.growth": OmegaConf.load(tmp_path / "market" / "default.yaml").growth}
+    assert held == {key: conf_writer.as_written(value) for key, value in sampled.items()} == {
+        "alpha": 0.344452, "market.growth": 1234570.0}

@@ -263,7 +263,8 @@ def main(argv: list[str] | None = None) -> None:
         trial_runs = f"{args.replicates} replicates" + (f" x {args.blocks} seed blocks" if args.blocks > 1 else "")
         print(f"{label} trial {best.number}: loss {best.value:.4g} at {trial_runs} "
               f"(lowest: {study.best_value:.4g})", file=sys.stderr)
-        check = run_design(overrides(best.params), replicates=args.check_replicates, seed=args.seed, executor=pool,
+        written = {key: conf_writer.as_written(value) for key, value in best.params.items()}  # as conf/ will hold
+        check = run_design(overrides(written), replicates=args.check_replicates, seed=args.seed, executor=pool,
                            progress=lambda what: print(f"  checked {label} trial: {what}", file=sys.stderr))
     for r in check.facts:
         print(f"{r.fact} {'pass' if r.passed else 'FAIL'}  loss {r.loss:8.3f}  {r.ours[:150]}", file=sys.stderr)

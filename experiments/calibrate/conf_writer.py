@@ -67,6 +67,11 @@ def _yaml_float(value: float) -> str:
     return text if any(c in text for c in ".en") else text + ".0"
 
 
+def as_written(value: float) -> float:
+    """The value conf/ holds once :func:`write` has written ``value`` (six significant digits)."""
+    return float(_yaml_float(value))
+
+
 def write(conf: Path, values: Mapping[str, float], provenance: str, study: str) -> list[Path]:
     """Write ``values`` into conf/ with provenance; return the files changed."""
     by_file: dict[Path, list[tuple[list[str], float]]] = {}
