@@ -3,7 +3,8 @@
 #   bash experiments/calibrate/run_all.sh [--from-scratch] [suffix]
 # Stage 1 searches all free parameters at 4 replicates; stages 2-3 and 5-13 refine subsets at more
 # replicates, each starting from the values the previous stage wrote into conf/; stages 11-13 score
-# all eight facts with the ctrans and iexp sweeps on seed 42 (about 3.5 hours in all on 2 cores).
+# all eight facts with the ctrans and iexp sweeps on seed 42 (1 h 53 min from scratch on 2 cores,
+# session 15; docs/ODD.md 3.7).
 # A suffix (default: the date) names fresh studies, so nothing is reused from earlier runs; run it
 # again with the same suffix to resume after an interruption: each stage runs its study up to its
 # total of trials (a finished stage only checks and rewrites its values, about a minute).
