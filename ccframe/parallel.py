@@ -25,6 +25,13 @@ LAUNCHER_DEFAULTS = {"backend": "loky", "prefer": "processes", "require": None, 
                      "temp_folder": None, "max_nbytes": None, "mmap_mode": "r"}
 
 
+def usable_cores() -> int:
+    """The cores this process may run on (its CPU affinity where the OS has one, else all)."""
+    import os
+
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
 def prepare(args: list[str]) -> None:
     """Before Hydra loads: share the cores among the workers ``args`` ask for, and warm a joblib pool."""
     workers = parallel_workers(args)

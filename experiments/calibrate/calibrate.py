@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import os
 import shlex
 import sys
 from concurrent.futures import Executor
@@ -36,6 +35,7 @@ from omegaconf import OmegaConf
 
 from ccframe import facts
 from ccframe.errors import ModelError
+from ccframe.parallel import usable_cores
 from ccframe.reproduction import design_pool, run_design, run_designs
 from ccframe.runner import compose
 from ccframe.tracking import Tracker
@@ -220,7 +220,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--pick", default="", metavar="N|facts",
                         help="check (and with --write write) trial N, or with 'facts' the trial that holds the "
                              "scored facts in most seed blocks (ties: lowest loss), instead of the lowest-loss one")
-    parser.add_argument("--workers", type=int, default=len(os.sched_getaffinity(0)),
+    parser.add_argument("--workers", type=int, default=usable_cores(),
                         help="processes running a trial's runs at once (default: the usable cores; "
                              "results do not depend on it)")
     args = parser.parse_args(argv)

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +25,7 @@ import polars as pl
 from omegaconf import OmegaConf
 
 from ccframe.figures import pyplot
+from ccframe.parallel import usable_cores
 from ccframe.reproduction import CTRANS_SWEEP, IEXP_SWEEP, DesignResult, design_pool, run_designs
 from ccframe.results import RunResult
 from ccframe.tracking import Tracker, flatten, metric_series
@@ -180,7 +180,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--replicates", type=int, default=10)
     parser.add_argument("--out", type=Path, default=HERE, help="folder for REPORT.md and the PNGs")
     parser.add_argument("--mlflow-uri", default="", help="MLflow tracking URI (default: ./mlflow.db)")
-    parser.add_argument("--workers", type=int, default=len(os.sched_getaffinity(0)),
+    parser.add_argument("--workers", type=int, default=usable_cores(),
                         help="processes running the runs at once (default: the usable cores; same results)")
     args = parser.parse_args(argv)
     start = time.perf_counter()
