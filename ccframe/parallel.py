@@ -49,7 +49,7 @@ def share_cores(workers: int | None) -> None:
     import os
 
     if workers:
-        os.environ.setdefault("POLARS_MAX_THREADS", str(max(1, (os.cpu_count() or 1) // workers)))
+        os.environ.setdefault("POLARS_MAX_THREADS", str(max(1, usable_cores() // workers)))
 
 
 def start_early(args: list[str], workers: int | None) -> threading.Thread | None:

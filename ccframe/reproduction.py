@@ -26,6 +26,7 @@ from ccframe.runner import compose, run, settings_from
 CTRANS_SWEEP = (2000.0, 3000.0, 4000.0, 5000.0, 6000.0)   # seed Fig. 5(a)
 IEXP_SWEEP = (0.1, 0.2, 0.3, 0.4)                         # seed Fig. 5(b)
 STANDARD = {"ctrans": 4000.0, "iexp": 0.2}                # the seed's standard model
+STANDARD_RUN = ("", 0.0)  # a sweep variant (key, value) that changes nothing: the standard model
 
 
 @dataclass
@@ -95,28 +96,38 @@ def run_designs(overrides: Sequence[str] = (), *, seeds: Sequence[int], replicat
     """:func:`run_design` for each root seed; an ``executor`` (a process pool) runs the runs at once.
 
     Every run is seeded by its root seed alone, so a pool gives the results a loop gives.
-    ``progress`` hears of each run as it finishes ("seed 43: ctrans=3000").
+    ``progress`` hears of each run as it finishes ("3/18 seed 43: ctrans=3000").
     """
-    variants = ([], *([f"ctrans={v:g}"] for v in ctrans if v != STANDARD["ctrans"]),
-                *([f"iexp={v:g}"] for v in iexp if v != STANDARD["iexp"]))
-    jobs = [(seed, " ".join(variant)) for seed in seeds for variant in variants]
+    variants = [STANDARD_RUN, *(("ctrans", v) for v in ctrans if v != STANDARD["ctrans"]),
+                *(("iexp", v) for v in iexp if v != STANDARD["iexp"])]
+    jobs = [(seed, variant) for seed in seeds for variant in variants]
     results = (executor.map if executor else map)(
-        run_overrides, [[*overrides, *label.split()] for _, label in jobs], repeat(replicates),
+        run_overrides, [[*overrides, *_changes(variant)] for _, variant in jobs], repeat(replicates),
         [seed for seed, _ in jobs])
     runs = {}
-    for (seed, label), result in zip(jobs, results, strict=True):
-        runs[seed, label] = result
+    for done, (job, result) in enumerate(zip(jobs, results, strict=True), start=1):
+        runs[job] = result
         if progress:
-            progress(f"seed {seed}: {label or 'standard'}")
+            seed, variant = job
+            progress(f"{done}/{len(jobs)} seed {seed}: {' '.join(_changes(variant)) or 'standard'}")
     return [_design(runs, seed, ctrans, iexp) for seed in seeds]
 
 
-def _design(runs: dict[tuple[int, str], RunResult], seed: int, ctrans: Sequence[float],
+def _changes(variant: tuple[str, float]) -> list[str]:
+    """The override a sweep variant ("ctrans", 3000.0) makes: ["ctrans=3000"]; none for the standard run."""
+    key, value = variant
+    return [f"{key}={value:g}"] if key else []
+
+
+def _design(runs: dict[tuple[int, tuple[str, float]], RunResult], seed: int, ctrans: Sequence[float],
             iexp: Sequence[float]) -> DesignResult:
     """One seed's design from its runs (keyed by seed and variant), with its facts checked."""
-    standard = runs[seed, ""]
-    by_ctrans = {v: standard if v == STANDARD["ctrans"] else runs[seed, f"ctrans={v:g}"] for v in ctrans}
-    by_iexp = {v: standard if v == STANDARD["iexp"] else runs[seed, f"iexp={v:g}"] for v in iexp}
+    def run(key: str, value: float) -> RunResult:
+        return runs[seed, STANDARD_RUN if value == STANDARD[key] else (key, value)]
+
+    standard = runs[seed, STANDARD_RUN]
+    by_ctrans = {v: run("ctrans", v) for v in ctrans}
+    by_iexp = {v: run("iexp", v) for v in iexp}
     design = DesignResult(standard, by_ctrans, by_iexp)
     design.facts = facts.evaluate(means(standard), {v: means(r) for v, r in by_ctrans.items()},
                                   {v: means(r) for v, r in by_iexp.items()})

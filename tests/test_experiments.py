@@ -256,7 +256,7 @@ def test_a_new_studys_provenance_goes_at_the_end_of_the_odds_calibration_section
     assert "first" not in text and text.count("calibration:s1:begin") == 1
 
 
-def test_the_best_trials_check_runs_the_values_conf_will_hold(tmp_path, monkeypatch):
+def test_as_written_is_the_value_conf_holds_once_written(tmp_path, monkeypatch):
     monkeypatch.syspath_prepend(str(CALIBRATE.parent))
     import conf_writer
     from omegaconf import OmegaConf

@@ -104,8 +104,8 @@ def test_a_process_pool_gives_the_designs_a_loop_gives():
     heard = []
     with design_pool(2) as pool:
         pooled = run_designs(**design, executor=pool, progress=heard.append)
-    assert heard == ["seed 42: standard", "seed 42: ctrans=3000", "seed 42: iexp=0.1",
-                     "seed 43: standard", "seed 43: ctrans=3000", "seed 43: iexp=0.1"]
+    assert heard == ["1/6 seed 42: standard", "2/6 seed 42: ctrans=3000", "3/6 seed 42: iexp=0.1",
+                     "4/6 seed 43: standard", "5/6 seed 43: ctrans=3000", "6/6 seed 43: iexp=0.1"]
     for one, other in zip(serial, pooled, strict=True):
         for run, same in ((one.standard, other.standard), (one.by_ctrans[3000.0], other.by_ctrans[3000.0]),
                           (one.by_iexp[0.1], other.by_iexp[0.1])):

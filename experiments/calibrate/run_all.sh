@@ -70,7 +70,7 @@ blocks=(--facts F1,F2,F5,F6,F7,F8 --blocks 5 --replicates 10 --pick facts --writ
 # last box widens the keys of supervision and eq. 8's tax, which make F3's crossing (docs/ODD.md 3.7).
 # Session 14 ran stages 12 and 13 as 400 trials each, resumed with 300 and 400, and chose among the
 # last stage's trials holding all eight facts the one holding most over the seed blocks
-# (block_scan.py --sweeps); --pick facts takes the lowest-loss one.
+# (block_scan.py --sweeps); --pick facts takes the lowest-loss one of them.
 # shellcheck disable=SC2046
 "$py" "$calibrate" --study "sweeps-$suffix" --space "$here/space_sweeps.yaml" --total 250 --replicates 10 \
     --write $(recorded_start "$here/space_sweeps.yaml")
