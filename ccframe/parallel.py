@@ -1,14 +1,16 @@
 """A parallel sweep's worker processes: their share of the cores, and a joblib pool started early.
 
-Hydra's joblib launcher starts its workers (loky processes, each a fresh interpreter) only
-when it launches the jobs; each then imports ccframe, Hydra, Mesa, Polars and matplotlib
-(about 2 s) before its first job. ``python -m ccframe -m ... hydra/launcher=joblib`` starts
-them at once instead, from a background thread, with the arguments the launcher will use,
-so loky's reusable executor hands the launcher the same workers, their imports done or under
-way. Only when the command line sets no launcher option but ``n_jobs``: with others loky
-would start a fresh set of workers, and the warm-up would be wasted. A sweep that the
-pre-check refuses exits once the warm-up is done (within about 2 s). Once the sweep is
-done, its idle workers are ended at once (:func:`release_workers`).
+Hydra's joblib launcher starts its workers only when it launches the jobs, and loky spawns
+each as a fresh interpreter that imports ccframe, Hydra, Mesa, Polars and matplotlib (about
+2 s of a core each) before its first job. ``python -m ccframe -m ... hydra/launcher=joblib``
+instead starts, before it even imports Hydra, a fork server that does those imports once on
+a core the parent leaves free, and warms the pool from a background thread with the
+arguments the launcher will use: loky forks the workers from the server, loaded, and its
+reusable executor hands the launcher the same workers. Only when the command line sets no
+launcher option but ``n_jobs``: with others loky would start a fresh set of workers, and
+the warm-up would be wasted. A sweep that the pre-check refuses exits once the warm-up is
+done (within about 2 s). Once the sweep is done, its idle workers are ended at once
+(:func:`release_workers`).
 """
 
 from __future__ import annotations
@@ -25,6 +27,15 @@ LAUNCHER_DEFAULTS = {"backend": "loky", "prefer": "processes", "require": None, 
                      "temp_folder": None, "max_nbytes": None, "mmap_mode": "r"}
 
 
+#: What a simulation job imports: Hydra, Mesa and the mechanisms, Polars and the results, matplotlib.
+JOB_MODULES = ("ccframe.cli", "ccframe.model", "ccframe.tasks.simulate", "matplotlib.pyplot")
+
+#: The numeric libraries' thread pools joblib caps in the workers it spawns
+#: (``ParallelBackendBase.MAX_NUM_THREADS_VARS``), written out: importing joblib would delay the fork server.
+THREAD_CAPS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "BLIS_NUM_THREADS",
+               "VECLIB_MAXIMUM_THREADS", "NUMBA_NUM_THREADS", "NUMEXPR_NUM_THREADS")
+
+
 def usable_cores() -> int:
     """The cores this process may run on (its CPU affinity where the OS has one, else all)."""
     import os
@@ -32,24 +43,26 @@ def usable_cores() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
-def prepare(args: list[str]) -> None:
-    """Before Hydra loads: share the cores among the workers ``args`` ask for, and warm a joblib pool."""
+def prepare(args: list[str]) -> threading.Thread | None:
+    """Before Hydra loads: share the cores among the workers ``args`` ask for, and warm a joblib pool (the thread)."""
     workers = parallel_workers(args)
     share_cores(workers)  # first: the workers inherit the environment
-    start_early(args, workers)
+    return start_early(args, workers)
 
 
 def share_cores(workers: int | None) -> None:
-    """Give each of a parallel sweep's workers its share of the cores for Polars' thread pool.
+    """Give each of a parallel sweep's workers its share of the cores for Polars' and the numeric libraries' threads.
 
     Without it every worker starts as many threads as the machine has cores, and on a busy
-    machine they spin against each other (joblib already caps the BLAS libraries' threads in
-    its workers). Workers inherit the setting; a user's own ``POLARS_MAX_THREADS`` wins.
+    machine they spin against each other. Workers inherit the setting (joblib would put the
+    same caps in the environment of the workers it spawns, but not of those forked from
+    :func:`start_fork_server`); a user's own setting wins.
     """
     import os
 
     if workers:
-        os.environ.setdefault("POLARS_MAX_THREADS", str(max(1, usable_cores() // workers)))
+        for variable in ("POLARS_MAX_THREADS", *THREAD_CAPS):
+            os.environ.setdefault(variable, str(max(1, usable_cores() // workers)))
 
 
 def start_early(args: list[str], workers: int | None) -> threading.Thread | None:
@@ -58,15 +71,36 @@ def start_early(args: list[str], workers: int | None) -> threading.Thread | None
         return None
     import multiprocessing
 
+    forking = start_fork_server()  # first: it imports what a job needs while we go on
     import joblib  # noqa: F401 - here, not in the thread: two threads importing at once can deadlock
+    from joblib.externals.loky.backend.context import set_start_method
 
     # joblib gives loky a new pool when the start method differs from the last call's. Importing
     # Mesa makes it "spawn" (mesa/batchrunner.py) should anything here import it before the
     # launch; the launcher then asks with spawn: so do we, and the two agree either way.
     multiprocessing.set_start_method("spawn", force=True)
+    if forking:
+        set_start_method("forkserver", force=True)  # loky's own default, which it uses whatever joblib passes
     thread = threading.Thread(target=warm_pool, args=(workers,), name="ccframe-prewarm", daemon=True)
     thread.start()
     return thread
+
+
+def start_fork_server() -> bool:
+    """Start a process that imports what a job needs, for loky to fork the workers from; whether the OS can.
+
+    Spawned workers each import it themselves, on the cores the parent needs to compose and
+    check the sweep; a fork server imports it once, beside the parent, and its forks start
+    loaded, their thread caps inherited from our environment (:func:`share_cores`).
+    """
+    import multiprocessing
+    from multiprocessing import forkserver
+
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        return False
+    forkserver.set_forkserver_preload(list(JOB_MODULES))
+    forkserver.ensure_running()
+    return True
 
 
 def warmable(args: list[str], workers: int | None) -> bool:
@@ -110,13 +144,19 @@ def warm_pool(workers: int) -> set[int]:
 
 
 def load_job_modules() -> int:
-    """Import the modules a simulation job imports (run in a worker process); the process id."""
+    """Import the modules a simulation job imports (run in a worker process); the process id.
+
+    Their objects live as long as the worker, so the collector's full passes are spared them
+    (``gc.freeze``): those passes walk every live object, a few hundredths of a second a job.
+    """
+    import gc
+    import importlib
     import os
 
-    import ccframe.cli  # noqa: F401 - Hydra
-    import ccframe.model  # noqa: F401 - Mesa, the mechanisms
-    import ccframe.tasks.simulate  # noqa: F401 - Polars, the results
     from ccframe.figures import pyplot
 
-    pyplot()
+    for name in JOB_MODULES:
+        importlib.import_module(name)
+    pyplot()  # on the Agg backend
+    gc.freeze()
     return os.getpid()

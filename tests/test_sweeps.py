@@ -58,14 +58,47 @@ def test_a_parallel_sweep_knows_how_many_workers_share_the_cores(args, workers):
 
 
 def test_each_parallel_worker_gets_its_share_of_cores_for_polars_unless_the_user_chose(monkeypatch):
-    from ccframe.parallel import share_cores
+    from ccframe.parallel import THREAD_CAPS, share_cores
 
-    monkeypatch.delenv("POLARS_MAX_THREADS", raising=False)
+    for variable in ("POLARS_MAX_THREADS", *THREAD_CAPS):
+        monkeypatch.delenv(variable, raising=False)
     share_cores(os.cpu_count())
-    assert os.environ["POLARS_MAX_THREADS"] == "1"
+    assert os.environ["POLARS_MAX_THREADS"] == os.environ["OMP_NUM_THREADS"] == "1"
     monkeypatch.setenv("POLARS_MAX_THREADS", "3")
     share_cores(2)
     assert os.environ["POLARS_MAX_THREADS"] == "3"
+
+
+def test_forked_workers_get_the_thread_caps_joblib_gives_the_workers_it_spawns():
+    from joblib._parallel_backends import ParallelBackendBase
+
+    from ccframe.parallel import THREAD_CAPS
+
+    assert THREAD_CAPS == tuple(ParallelBackendBase.MAX_NUM_THREADS_VARS)
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="no fork server on Windows: workers are spawned")
+def test_a_joblib_sweeps_workers_are_forked_from_one_server_with_a_jobs_modules_imported(tmp_path):
+    """The imports a job needs are done once, not once per worker."""
+    script = tmp_path / "workers.py"
+    script.write_text(textwrap.dedent("""
+        import multiprocessing, os, sys
+        import joblib
+        from ccframe.parallel import JOB_MODULES, LAUNCHER_DEFAULTS, start_early
+
+        def missing_modules():
+            return [name for name in JOB_MODULES if name not in sys.modules]
+
+        if __name__ == "__main__":
+            start_early(["-m", "seed=1,2", "hydra/launcher=joblib", "hydra.launcher.n_jobs=2"], 2).join()
+            with multiprocessing.get_context("forkserver").Pool(1) as fresh:  # a fork with no warm-up
+                print(fresh.apply(missing_modules))
+            workers = joblib.Parallel(n_jobs=2, **LAUNCHER_DEFAULTS)(joblib.delayed(os.getppid)() for _ in range(4))
+            print(len(set(workers)), os.getpid() in workers)
+    """))
+    run = subprocess.run([sys.executable, str(script)], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.splitlines()[-2:] == ["[]", "1 False"]  # one parent, the server, not this process
 
 
 @pytest.mark.parametrize(("args", "warmed"), [
