@@ -149,9 +149,10 @@ def _check_group_choice(override: Any) -> None:
     if not _is_group(name):
         return
     values = list(override.sweep_iterator()) if override.is_sweep_override() else [override.value()]
-    if override.is_delete():
-        values = [v for v in values if v is not None]
-    flat = [v for value in values for v in (value if isinstance(value, list) else [value])]
+    if override.is_delete():  # ~group or ~group=option: one name, never a list
+        flat = [v for v in values if v is not None]
+    else:
+        flat = [v for value in values for v in (value if isinstance(value, list) else [value])]
     if not all(isinstance(v, str) and "${" not in v for v in flat):  # Hydra asserts on an interpolation
         raise ConfigError(f"{name}: a config group, choose an option by name (available: "
                           f"{', '.join(_group_options(name)) or 'none'}), got {override.input_line.split('=', 1)[-1]}")
