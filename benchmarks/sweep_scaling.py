@@ -6,10 +6,10 @@ count, alternating the variants so machine noise hits them alike, each run in a 
 folder (so no job is resumed from an earlier run), and prints a Markdown table of medians
 and the ratio to serial (issue #7's target: at most 0.6 with 2 workers).
 
-Beside each worker count it times the machine's own ceiling: the sweep cut into as many
-independent serial sweeps as there are workers, all started at once. No launcher can beat
-that (each part still pays its own start), so the gap between the two is the launcher's;
-the ceiling's own distance from 1/workers is the machine's (shared or throttled cores).
+Beside each worker count it times a reference for the machine: the sweep cut into as many
+independent serial sweeps as there are workers, all started at once. Its distance from
+1/workers is the machine's (shared or throttled cores); each part pays its own start, which
+a launcher whose workers import once (ccframe's fork server) need not.
 
     python -m benchmarks.sweep_scaling --repeats 3 --workers 2
 """
@@ -38,7 +38,7 @@ def main() -> None:
     variants = {"serial (basic launcher)": [sweep]}  # name: the commands run at once
     for workers in options.workers:
         variants[f"joblib, {workers} workers"] = [[*sweep, "hydra/launcher=joblib", f"hydra.launcher.n_jobs={workers}"]]
-        variants[f"ceiling: {workers} serial sweeps at once"] = [
+        variants[f"reference: {workers} serial sweeps at once"] = [
             sweep_command(options.jobs * k // workers, options.jobs * (k + 1) // workers, options.overrides)
             for k in range(workers)]
     times: dict[str, list[float]] = {name: [] for name in variants}
