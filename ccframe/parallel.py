@@ -91,7 +91,9 @@ def start_fork_server() -> bool:
 
     Spawned workers each import it themselves, on the cores the parent needs to compose and
     check the sweep; a fork server imports it once, beside the parent, and its forks start
-    loaded, their thread caps inherited from our environment (:func:`share_cores`).
+    loaded, their thread caps inherited from our environment (:func:`share_cores`). The server
+    only imports: Polars' thread pool, which a fork would leave broken, starts in each
+    worker on first use.
     """
     import multiprocessing
     from multiprocessing import forkserver
