@@ -4,13 +4,12 @@ Hydra's joblib launcher starts its workers only when it launches the jobs, and l
 each as a fresh interpreter that imports ccframe, Hydra, Mesa, Polars and matplotlib (about
 2 s of a core each) before its first job. ``python -m ccframe -m ... hydra/launcher=joblib``
 instead starts, before it even imports Hydra, a fork server that does those imports once on
-a core the parent leaves free, and warms the pool from a background thread with the
-arguments the launcher will use: loky forks the workers from the server, loaded, and its
-reusable executor hands the launcher the same workers. Only when the command line sets no
-launcher option but ``n_jobs``: with others loky would start a fresh set of workers, and
-the warm-up would be wasted. A sweep that the pre-check refuses exits once the warm-up is
-done (within about 2 s). Once the sweep is done, its idle workers are ended at once
-(:func:`release_workers`).
+a core the parent leaves free; loky forks the workers from it, loaded. When the command line
+sets no launcher option but ``n_jobs``, it also warms the pool from a background thread with
+the arguments the launcher will use, so loky's reusable executor hands the launcher the same
+workers (with other options loky would start a fresh set, and the warm-up would be wasted).
+A sweep that the pre-check refuses exits once the warm-up is done (within about 2 s). Once
+the sweep is done, its idle workers are ended at once (:func:`release_workers`).
 """
 
 from __future__ import annotations
@@ -66,8 +65,11 @@ def share_cores(workers: int | None) -> None:
 
 
 def start_early(args: list[str], workers: int | None) -> threading.Thread | None:
-    """Warm the joblib launcher's ``workers`` in the background if ``args`` run such a sweep; the thread."""
-    if not warmable(args, workers):
+    """Start a joblib sweep's fork server, and warm its pool in the background if the launcher will reuse it.
+
+    The thread warming the pool, if any.
+    """
+    if not joblib_pool_sweep(args, workers):
         return None
     import multiprocessing
 
@@ -75,12 +77,14 @@ def start_early(args: list[str], workers: int | None) -> threading.Thread | None
     import joblib  # noqa: F401 - here, not in the thread: two threads importing at once can deadlock
     from joblib.externals.loky.backend.context import set_start_method
 
+    if forking:
+        set_start_method("forkserver", force=True)  # loky's own default, which it uses whatever joblib passes
+    if not warmable(args, workers):
+        return None
     # joblib gives loky a new pool when the start method differs from the last call's. Importing
     # Mesa makes it "spawn" (mesa/batchrunner.py) should anything here import it before the
     # launch; the launcher then asks with spawn: so do we, and the two agree either way.
     multiprocessing.set_start_method("spawn", force=True)
-    if forking:
-        set_start_method("forkserver", force=True)  # loky's own default, which it uses whatever joblib passes
     thread = threading.Thread(target=warm_pool, args=(workers,), name="ccframe-prewarm", daemon=True)
     thread.start()
     return thread

@@ -122,12 +122,12 @@ def _changes(variant: tuple[str, float]) -> list[str]:
 def _design(runs: dict[tuple[int, tuple[str, float]], RunResult], seed: int, ctrans: Sequence[float],
             iexp: Sequence[float]) -> DesignResult:
     """One seed's design from its runs (keyed by seed and variant), with its facts checked."""
-    def run(key: str, value: float) -> RunResult:
+    def run_at(key: str, value: float) -> RunResult:
         return runs[seed, STANDARD_RUN if value == STANDARD[key] else (key, value)]
 
     standard = runs[seed, STANDARD_RUN]
-    by_ctrans = {v: run("ctrans", v) for v in ctrans}
-    by_iexp = {v: run("iexp", v) for v in iexp}
+    by_ctrans = {v: run_at("ctrans", v) for v in ctrans}
+    by_iexp = {v: run_at("iexp", v) for v in iexp}
     design = DesignResult(standard, by_ctrans, by_iexp)
     design.facts = facts.evaluate(means(standard), {v: means(r) for v, r in by_ctrans.items()},
                                   {v: means(r) for v, r in by_iexp.items()})

@@ -78,10 +78,11 @@ def test_forked_workers_get_the_thread_caps_joblib_gives_the_workers_it_spawns()
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="no fork server on Windows: workers are spawned")
-def test_a_joblib_sweeps_workers_are_forked_from_one_server_with_a_jobs_modules_imported(tmp_path):
-    """The imports a job needs are done once, not once per worker."""
+@pytest.mark.parametrize("options", [{}, {"batch_size": 1}])  # warmed; not warmed (loky starts a fresh pool)
+def test_a_joblib_sweeps_workers_are_forked_from_one_server_with_a_jobs_modules_imported(options, tmp_path):
+    """The imports a job needs are done once, not once per worker, whatever the launcher's options."""
     script = tmp_path / "workers.py"
-    script.write_text(textwrap.dedent("""
+    script.write_text(textwrap.dedent(f"""
         import multiprocessing, os, sys
         import joblib
         from ccframe.parallel import JOB_MODULES, LAUNCHER_DEFAULTS, start_early
@@ -90,10 +91,17 @@ def test_a_joblib_sweeps_workers_are_forked_from_one_server_with_a_jobs_modules_
             return [name for name in JOB_MODULES if name not in sys.modules]
 
         if __name__ == "__main__":
-            start_early(["-m", "seed=1,2", "hydra/launcher=joblib", "hydra.launcher.n_jobs=2"], 2).join()
+            options = {options!r}
+            args = ["-m", "seed=1,2", "hydra/launcher=joblib", "hydra.launcher.n_jobs=2",
+                    *(f"hydra.launcher.{{key}}={{value}}" for key, value in options.items())]
+            warm_up = start_early(args, 2)
+            assert (warm_up is None) == bool(options)
+            if warm_up:
+                warm_up.join()
             with multiprocessing.get_context("forkserver").Pool(1) as fresh:  # a fork with no warm-up
                 print(fresh.apply(missing_modules))
-            workers = joblib.Parallel(n_jobs=2, **LAUNCHER_DEFAULTS)(joblib.delayed(os.getppid)() for _ in range(4))
+            launcher = {{**LAUNCHER_DEFAULTS, **options}}
+            workers = joblib.Parallel(n_jobs=2, **launcher)(joblib.delayed(os.getppid)() for _ in range(4))
             print(len(set(workers)), os.getpid() in workers)
     """))
     run = subprocess.run([sys.executable, str(script)], cwd=tmp_path, capture_output=True, text=True, timeout=120)
